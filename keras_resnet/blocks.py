@@ -1,0 +1,279 @@
+"""Residual blocks as plain functions on tensors, so every model stays Functional.
+
+Each block takes a tensor and returns a tensor; layer names follow keras.applications
+(`{name}_1_conv`, `{name}_1_bn`, `{name}_1_relu`, ..., `{name}_0_conv` for the projection
+shortcut, `{name}_add`, `{name}_out`), because weight import and users' `get_layer` calls
+depend on them.
+"""
+
+import dataclasses
+
+import keras
+from keras import layers
+
+from keras_resnet.layers import BatchNormalization, ZeroPadChannels
+
+# torchvision initialises every conv with kaiming_normal_(mode="fan_out", nonlinearity="relu").
+HE_NORMAL_FAN_OUT = {
+    "class_name": "VarianceScaling",
+    "config": {"scale": 2.0, "mode": "fan_out", "distribution": "untruncated_normal"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockConfig:
+    """What a model's variant and options change inside every block.
+
+    The defaults are torchvision's ResNet ("v1.5").
+
+    Attributes:
+        use_bias: conv biases, as in keras.applications' v1 and v2 weights.
+        bn_epsilon: BatchNormalization epsilon (torchvision 1e-5, keras.applications 1.001e-5).
+        bn_momentum: moving-average momentum (torchvision's 0.1 is Keras' 0.9).
+        stride_in_1x1: a bottleneck strides in its first 1x1 conv (v1, the original Caffe
+            model and keras.applications) instead of its 3x3 conv (v1.5, torchvision),
+            which costs 6% more multiply-adds and gains about 0.5% top-1.
+        avg_down: projection shortcuts subsample with a 2x2 average pool before a stride-1
+            1x1 conv instead of striding the conv over 3/4 of the input (He et al. 2019, "D").
+        shortcut: "B" projects with a 1x1 conv where shapes change; "A" subsamples and pads
+            the new channels with zeros, adding no parameters (He et al. 2015, sec. 4.2).
+        plain: remove every shortcut: the plain baseline of He et al. 2015, Fig. 6.
+        zero_init_residual: the last BatchNorm of each residual branch starts with gamma 0,
+            so every block starts as the identity (Goyal et al. 2017).
+        se_ratio: squeeze-and-excitation reduction ratio (Hu et al. 2018), or None.
+        groups: grouped 3x3 convs in bottlenecks (ResNeXt, Xie et al. 2017).
+        width_per_group: bottleneck width per group; 64 per group is ResNet, 128 with one
+            group is Wide ResNet-50-2.
+        synchronized_bn: BatchNorm statistics over all replicas of a tf.distribute strategy.
+    """
+
+    use_bias: bool = False
+    bn_epsilon: float = 1e-5
+    bn_momentum: float = 0.9
+    stride_in_1x1: bool = False
+    avg_down: bool = False
+    shortcut: str = "B"
+    plain: bool = False
+    zero_init_residual: bool = False
+    se_ratio: float | None = None
+    groups: int = 1
+    width_per_group: int = 64
+    synchronized_bn: bool = False
+
+
+DEFAULT_CONFIG = BlockConfig()
+
+
+def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name):
+    """A Conv2D named `{name}_conv` that pads like PyTorch.
+
+    TensorFlow's "same" padding pads a strided conv on the bottom and right only, while
+    PyTorch pads symmetrically; explicit symmetric padding (`{name}_pad`) makes
+    torchvision's weights give torchvision's outputs. Stride-1 "same" is symmetric already.
+    """
+    padding = "same"
+    if strides > 1 and kernel_size > 1:
+        x = layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
+        padding = "valid"
+    return layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        groups=groups,
+        use_bias=use_bias,
+        kernel_initializer=HE_NORMAL_FAN_OUT,
+        name=f"{name}_conv",
+    )(x)
+
+
+def batch_norm(x, *, name, config=DEFAULT_CONFIG, zero_gamma=False):
+    """BatchNormalization over channels (last axis), named `name`."""
+    return BatchNormalization(
+        epsilon=config.bn_epsilon,
+        momentum=config.bn_momentum,
+        gamma_initializer="zeros" if zero_gamma else "ones",
+        synchronized=config.synchronized_bn,
+        name=name,
+    )(x)
+
+
+def conv_bn(
+    x, filters, kernel_size, *, strides=1, groups=1, use_bias=None, relu=True,
+    zero_gamma=False, name, config=DEFAULT_CONFIG,
+):
+    """Conv, BatchNorm and (unless `relu=False`) ReLU: `{name}_conv`, `{name}_bn`, `{name}_relu`."""
+    use_bias = config.use_bias if use_bias is None else use_bias
+    x = conv(x, filters, kernel_size, strides=strides, groups=groups, use_bias=use_bias, name=name)
+    x = batch_norm(x, name=f"{name}_bn", config=config, zero_gamma=zero_gamma)
+    if relu:
+        x = layers.Activation("relu", name=f"{name}_relu")(x)
+    return x
+
+
+def squeeze_excite(x, ratio, *, name):
+    """Squeeze-and-excitation (Hu et al. 2018): rescale channels by a gate learned from their means."""
+    channels = x.shape[-1]
+    s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
+    s = layers.Conv2D(max(1, int(channels * ratio)), 1, activation="relu", name=f"{name}_se_reduce")(s)
+    s = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(s)
+    return layers.Multiply(name=f"{name}_se_excite")([x, s])
+
+
+def _shortcut(x, filters, strides, *, name, config, preact=None):
+    """The block's shortcut branch, or None for a plain network.
+
+    Identity where shapes match. Otherwise option A subsamples and zero-pads; pre-activation
+    blocks that keep their width subsample (keras.applications' ResNetV2); everything else
+    projects with a 1x1 conv (torchvision's rule), on the pre-activated input in v2 blocks.
+    """
+    if config.plain:
+        return None
+    in_channels = x.shape[-1]
+    if strides == 1 and in_channels == filters:
+        return x
+    if config.shortcut == "A" or (preact is not None and in_channels == filters):
+        if strides > 1:
+            x = layers.MaxPooling2D(1, strides=strides, name=f"{name}_0_pool")(x)
+        if in_channels != filters:
+            extra = filters - in_channels
+            x = ZeroPadChannels(extra // 2, extra - extra // 2, name=f"{name}_0_pad")(x)
+        return x
+    if preact is not None:
+        x = preact
+    if config.avg_down and strides > 1:
+        x = layers.AveragePooling2D(strides, strides=strides, padding="same", name=f"{name}_0_pool")(x)
+        strides = 1
+    x = conv(x, filters, 1, strides=strides, use_bias=config.use_bias, name=f"{name}_0")
+    if preact is None:
+        x = batch_norm(x, name=f"{name}_0_bn", config=config)
+    return x
+
+
+def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0):
+    """Adds a residual branch to its shortcut, y = F(x) + x (He et al. 2015, eq. 1).
+
+    Layers: `{name}_add` and a ReLU `{name}_out`; with `relu=False` (pre-activation
+    blocks) the sum itself is `{name}_out`.
+
+    Args:
+        shortcut: the shortcut tensor (x, or its projection).
+        residual: the residual branch's output F(x), of the same shape.
+        name: prefix of the layer names.
+        relu: apply a ReLU after the sum.
+        drop_rate: stochastic depth (Huang et al. 2016): drop the whole branch per sample
+            with this probability in training; Keras' Dropout rescales the kept ones by
+            1/(1 - rate) and is the identity at inference.
+
+    Example:
+        >>> x = keras.Input((8, 8, 3))
+        >>> residual_add(x, layers.Conv2D(3, 3, padding="same")(x), name="r").shape
+        (None, 8, 8, 3)
+    """
+    if drop_rate > 0:
+        residual = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop_path")(residual)
+    if not relu:
+        return layers.Add(name=f"{name}_out")([shortcut, residual])
+    x = layers.Add(name=f"{name}_add")([shortcut, residual])
+    return layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def _merge(shortcut, residual, *, name, config, drop_rate, relu):
+    """Ends a block: squeeze-excitation if asked, then the residual add (none if plain)."""
+    if config.se_ratio:
+        residual = squeeze_excite(residual, config.se_ratio, name=name)
+    if shortcut is None:
+        if relu:
+            return layers.Activation("relu", name=f"{name}_out")(residual)
+        return layers.Identity(name=f"{name}_out")(residual)
+    return residual_add(shortcut, residual, name=name, relu=relu, drop_rate=drop_rate)
+
+
+def _bottleneck_width(filters, config):
+    return int(filters * config.width_per_group / 64) * config.groups
+
+
+def basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+    """Two 3x3 convs and a shortcut (He et al. 2015, Fig. 2): ResNet-18/34 and the CIFAR nets.
+
+    Args:
+        x: input tensor, channels last.
+        filters: output channels.
+        strides: stride of the first conv (and of the shortcut).
+        drop_rate: stochastic-depth rate of this block (0 adds no layer).
+        name: prefix of every layer name.
+        config: the variant and options, a `BlockConfig`.
+
+    Returns:
+        The block's output tensor.
+
+    Example:
+        >>> inputs = keras.Input((32, 32, 16))
+        >>> basic_block(inputs, 32, strides=2, name="b").shape
+        (None, 16, 16, 32)
+    """
+    shortcut = _shortcut(x, filters, strides, name=name, config=config)
+    y = conv_bn(x, filters, 3, strides=strides, name=f"{name}_1", config=config)
+    y = conv_bn(y, filters, 3, relu=False, zero_gamma=config.zero_init_residual, name=f"{name}_2", config=config)
+    return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=True)
+
+
+def bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+    """1x1 reduce, 3x3, 1x1 expand to `4 * filters`, and a shortcut: ResNet-50 and deeper.
+
+    Args: as `basic_block`; the output has `4 * filters` channels, the 3x3 conv
+    `filters * width_per_group / 64 * groups`.
+
+    Example:
+        >>> inputs = keras.Input((32, 32, 64))
+        >>> bottleneck_block(inputs, 64, name="b").shape
+        (None, 32, 32, 256)
+    """
+    width = _bottleneck_width(filters, config)
+    shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config)
+    strides_1x1, strides_3x3 = (strides, 1) if config.stride_in_1x1 else (1, strides)
+    y = conv_bn(x, width, 1, strides=strides_1x1, name=f"{name}_1", config=config)
+    y = conv_bn(y, width, 3, strides=strides_3x3, groups=config.groups, name=f"{name}_2", config=config)
+    y = conv_bn(y, 4 * filters, 1, relu=False, zero_gamma=config.zero_init_residual, name=f"{name}_3", config=config)
+    return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=True)
+
+
+def _preactivate(x, name, config):
+    x = batch_norm(x, name=f"{name}_preact_bn", config=config)
+    return layers.Activation("relu", name=f"{name}_preact_relu")(x)
+
+
+def preact_basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+    """Pre-activation basic block (He et al. 2016): BN-ReLU-conv twice, no ReLU after the add.
+
+    Args: as `basic_block`.
+
+    Example:
+        >>> inputs = keras.Input((32, 32, 16))
+        >>> preact_basic_block(inputs, 16, name="b").shape
+        (None, 32, 32, 16)
+    """
+    preact = _preactivate(x, name, config)
+    shortcut = _shortcut(x, filters, strides, name=name, config=config, preact=preact)
+    y = conv_bn(preact, filters, 3, strides=strides, use_bias=False, name=f"{name}_1", config=config)
+    y = conv(y, filters, 3, use_bias=config.use_bias, name=f"{name}_2")
+    return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)
+
+
+def preact_bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+    """Pre-activation bottleneck (He et al. 2016), laid out as keras.applications' ResNetV2.
+
+    Args: as `bottleneck_block`.
+
+    Example:
+        >>> inputs = keras.Input((32, 32, 64))
+        >>> preact_bottleneck_block(inputs, 64, strides=2, name="b").shape
+        (None, 16, 16, 256)
+    """
+    width = _bottleneck_width(filters, config)
+    preact = _preactivate(x, name, config)
+    shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config, preact=preact)
+    y = conv_bn(preact, width, 1, use_bias=False, name=f"{name}_1", config=config)
+    y = conv_bn(y, width, 3, strides=strides, groups=config.groups, use_bias=False, name=f"{name}_2", config=config)
+    y = conv(y, 4 * filters, 1, use_bias=config.use_bias, name=f"{name}_3")
+    return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)

@@ -1,0 +1,250 @@
+"""Shapes, gradients, saving, options and errors, on tiny nets (one block per stage, 8 filters)."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_resnet
+from keras_resnet import ResNet
+
+TINY = dict(stage_sizes=(1, 1, 1, 1), filters=8, input_shape=(32, 32, 3), classes=5)
+BLOCK_VARIANTS = [(block, variant) for block in ("basic", "bottleneck") for variant in ("v1.5", "v1", "v1d", "v2")]
+
+
+def tiny(block="basic", **kwargs):
+    return ResNet(block, **{**TINY, **kwargs})
+
+
+def images(batch=2, size=32, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (batch, size, size, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("include_top, pooling, shape", [
+    (True, None, (None, 5)),
+    (False, None, (None, 1, 1, 64)),
+    (False, "avg", (None, 64)),
+    (False, "max", (None, 64)),
+])
+@pytest.mark.parametrize("block", ["basic", "bottleneck"])
+def test_output_shapes(block, include_top, pooling, shape):
+    expansion = 4 if block == "bottleneck" else 1
+    expected = (*shape[:-1], shape[-1] * (expansion if not include_top else 1))
+    model = tiny(block, include_top=include_top, pooling=pooling)
+    assert model.output_shape == expected
+    assert model(images()).shape == (2, *expected[1:])
+
+
+def test_named_builders_default_shapes_and_names():
+    assert keras_resnet.ResNet50().input_shape == (None, 224, 224, 3)
+    assert keras_resnet.ResNet50(include_top=False).input_shape == (None, None, None, 3)
+    assert keras_resnet.ResNet20().input_shape == (None, 32, 32, 3)
+    assert keras_resnet.ResNet20().output_shape == (None, 10)
+    assert keras_resnet.ResNet34(classes=10).output_shape == (None, 10)
+    names = {
+        keras_resnet.ResNet50().name, keras_resnet.ResNet50(variant="v2").name,
+        keras_resnet.ResNet50(variant="v1d").name, keras_resnet.ResNet50(name="mine").name,
+    }
+    assert names == {"resnet50", "resnet50v2", "resnet50d", "mine"}
+
+
+def test_layer_names_follow_keras_applications():
+    names = {layer.name for layer in keras_resnet.ResNet50().layers}
+    for name in [
+        "conv1_conv", "conv1_bn", "conv1_relu", "pool1_pool", "conv2_block1_0_conv", "conv2_block1_0_bn",
+        "conv2_block3_3_bn", "conv3_block1_2_pad", "conv4_block6_add", "conv5_block3_out", "avg_pool", "predictions",
+    ]:
+        assert name in names
+    assert "max_pool" in {layer.name for layer in keras_resnet.ResNet18(include_top=False, pooling="max").layers}
+    deep = {layer.name for layer in keras_resnet.ResNet50(variant="v1d").layers}
+    assert {"conv1_1_conv", "conv1_2_bn", "conv1_3_conv", "conv1_bn", "conv3_block1_0_pool"} <= deep
+
+
+@pytest.mark.parametrize("block, variant", BLOCK_VARIANTS)
+def test_gradients_reach_every_trainable_weight(block, variant):
+    model = tiny(block, variant=variant, se_ratio=0.25)
+    x, y = images(), np.array([1, 3])
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=True))
+    gradients = tape.gradient(loss, model.trainable_weights)
+    assert len(gradients) == len(model.trainable_weights) > 0
+    for weight, gradient in zip(model.trainable_weights, gradients):
+        assert gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0, weight.path
+
+
+@pytest.mark.parametrize("block, variant", BLOCK_VARIANTS)
+def test_keras_save_load_round_trip(tmp_path, block, variant):
+    model = tiny(block, variant=variant, se_ratio=0.25, drop_path_rate=0.1)
+    x = images()
+    model(x, training=True)  # move BatchNorm statistics off their initial values
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert np.abs(loaded(x, training=False).numpy() - model(x, training=False).numpy()).max() < 1e-6
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+
+
+def test_option_a_shortcut_survives_saving(tmp_path):
+    model = keras_resnet.ResNet20(input_shape=(32, 32, 3))
+    assert isinstance(model.get_layer("conv3_block1_0_pad"), keras_resnet.ZeroPadChannels)
+    model.save(tmp_path / "resnet20.keras")
+    loaded = keras.saving.load_model(tmp_path / "resnet20.keras")
+    x = images(batch=1)
+    assert np.abs(loaded(x).numpy() - model(x).numpy()).max() < 1e-6
+
+
+def test_option_a_shortcut_is_subsampled_zero_padded_identity():
+    inputs = keras.Input((8, 8, 16))
+    outputs = keras_resnet.basic_block(inputs, 32, strides=2, name="b", config=keras_resnet.BlockConfig(shortcut="A"))
+    block = keras.Model(inputs, outputs)
+    assert block.count_params() == (9 * 16 * 32 + 9 * 32 * 32) + 4 * (32 + 32)  # two convs, two BNs, no projection
+    shortcut_model = keras.Model(inputs, block.get_layer("b_0_pad").output)
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 16)).astype("float32")
+    shortcut = shortcut_model(x).numpy()
+    np.testing.assert_array_equal(shortcut[..., 8:24], x[:, ::2, ::2, :])
+    np.testing.assert_array_equal(shortcut[..., :8], 0)
+    np.testing.assert_array_equal(shortcut[..., 24:], 0)
+
+
+def test_stochastic_depth_is_identity_at_inference_and_drops_in_training():
+    model = tiny(drop_path_rate=0.5)
+    rates = [layer.rate for layer in model.layers if layer.name.endswith("_drop_path")]
+    assert rates == pytest.approx([0.5 / 3, 1.0 / 3, 0.5])  # linear from 0 (first block: no layer)
+    reference = tiny()
+    for layer in reference.layers:
+        layer.set_weights(model.get_layer(layer.name).get_weights())
+    x = images(batch=8)
+    np.testing.assert_array_equal(model(x, training=False).numpy(), reference(x, training=False).numpy())
+    dropped = [layer for layer in model.layers if layer.name.endswith("_drop_path")][-1]
+    branch = keras.Model(model.inputs, dropped.output)
+    kept = np.array([float(np.abs(branch(x, training=True).numpy()[i]).max()) > 0 for i in range(8)])
+    assert 0 < kept.sum() < 8  # whole samples dropped, some kept (rate 0.5, fixed seed data)
+
+
+def test_zero_init_residual_zeroes_last_bn_of_each_branch():
+    model = tiny("bottleneck", zero_init_residual=True)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma = layer.gamma.numpy()
+            assert (gamma == 0).all() == layer.name.endswith("_3_bn"), layer.name
+    # Every block starts as its shortcut: the block output equals ReLU(shortcut).
+    x = images()
+    block = keras.Model(model.inputs, [model.get_layer("conv2_block1_out").output, model.get_layer("conv2_block1_0_bn").output])
+    out, shortcut = (t.numpy() for t in block(x, training=False))
+    np.testing.assert_allclose(out, np.maximum(shortcut, 0), atol=1e-6)
+
+
+def test_squeeze_excite_groups_width_and_sync_options():
+    model = tiny("bottleneck", se_ratio=0.25, groups=4, width_per_group=8, synchronized_bn=True)
+    assert model.get_layer("conv2_block1_se_reduce").filters == 8  # 32 channels * 0.25
+    conv = model.get_layer("conv2_block1_2_conv")
+    assert (conv.groups, conv.filters) == (4, 4)  # int(8 * 8 / 64) * 4 channels in 4 groups
+    assert all(layer.synchronized for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+
+
+def test_mixed_precision_keeps_the_head_in_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = tiny()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("conv1_conv").compute_dtype == "bfloat16"
+    assert model.get_layer("predictions").compute_dtype == "float32"
+    assert model(images()).dtype == "float32"
+
+
+def test_input_tensor_and_any_size_without_top():
+    inputs = keras.Input((48, 40, 3))
+    model = keras_resnet.ResNet18(input_tensor=inputs, include_top=False)
+    assert model.output_shape == (None, 2, 2, 512)
+    assert keras_resnet.ResNet18(include_top=False)(images(size=96)).shape == (2, 3, 3, 512)
+
+
+@pytest.mark.parametrize("variant", ["v1.5", "v1", "v1d", "v2"])
+def test_feature_extractor_strides(variant):
+    backbone = keras_resnet.feature_extractor(keras_resnet.ResNet50(include_top=False, input_shape=(64, 64, 3), variant=variant))
+    shapes = {key: tuple(value.shape) for key, value in backbone.output.items()}
+    assert shapes == {"C2": (None, 16, 16, 256), "C3": (None, 8, 8, 512), "C4": (None, 4, 4, 1024), "C5": (None, 2, 2, 2048)}
+    outputs = backbone(images(size=64))
+    assert outputs["C5"].shape == (2, 2, 2, 2048)
+
+
+def test_feature_extractor_on_keras_applications_and_basic_blocks():
+    backbone = keras_resnet.feature_extractor(keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3)))
+    assert backbone.output["C3"].shape == (None, 8, 8, 512)
+    backbone = keras_resnet.feature_extractor(keras_resnet.ResNet18(input_shape=(64, 64, 3)))
+    assert [tuple(v.shape) for v in backbone.output.values()] == [(None, 16, 16, c) for c in [64]] + [
+        (None, 8, 8, 128), (None, 4, 4, 256), (None, 2, 2, 512)]
+
+
+def test_preact_blocks_match_keras_v2_layout():
+    model = tiny("bottleneck", variant="v2", stage_sizes=(2, 2, 2, 2))
+    # keras.applications' ResNetV2 strides in the last block of a stage, subsampling the shortcut.
+    assert model.get_layer("conv2_block2_2_conv").strides == (2, 2)
+    assert isinstance(model.get_layer("conv2_block2_0_pool"), keras.layers.MaxPooling2D)
+    assert model.get_layer("conv5_block2_2_conv").strides == (1, 1)
+
+
+@pytest.mark.parametrize("kwargs, argument, value", [
+    (dict(variant="v3"), "variant", "'v3'"),
+    (dict(classes=0), "classes", "0"),
+    (dict(pooling="mean", include_top=False), "pooling", "'mean'"),
+    (dict(se_ratio=0), "se_ratio", "0"),
+    (dict(se_ratio=1.5), "se_ratio", "1.5"),
+    (dict(drop_path_rate=1.0), "drop_path_rate", "1.0"),
+    (dict(drop_path_rate=-0.1), "drop_path_rate", "-0.1"),
+    (dict(shortcut="A"), "shortcut", "'A'"),
+    (dict(groups=32, width_per_group=4), "groups", "(32, 4)"),
+    (dict(input_shape=(16, 16, 3)), "input_shape", "(16, 16, 3)"),
+    (dict(input_shape=(32, 32)), "input_shape", "(32, 32)"),
+    (dict(input_shape=(32, 32, 1), weights="w.weights.h5"), "input_shape", "(32, 32, 1)"),
+    (dict(weights="imagenet"), "weights", "'imagenet'"),
+    (dict(plain=True, drop_path_rate=0.1), "drop_path_rate", "0.1"),
+    (dict(plain=True, zero_init_residual=True), "zero_init_residual", "True"),
+    (dict(variant="v2", zero_init_residual=True), "zero_init_residual", "True"),
+])
+def test_bad_arguments_name_argument_value_and_accepted(kwargs, argument, value):
+    with pytest.raises(ValueError, match=rf"`{argument}` must be .+; received {argument}={re.escape(value)}"):
+        keras_resnet.ResNet18(**kwargs)
+
+
+def test_bad_names_blocks_and_cifar_options():
+    with pytest.raises(ValueError, match=r"`model_name` must be one of \[.*'resnet50'.*\]; received model_name='resnet51'"):
+        keras_resnet.build("resnet51")
+    with pytest.raises(ValueError, match="`block` must be 'basic' or 'bottleneck'; received block='bottle'"):
+        ResNet("bottle", (1, 1))
+    with pytest.raises(ValueError, match="`stage_sizes` must be"):
+        ResNet("basic", (2, 0))
+    with pytest.raises(ValueError, match="`shortcut` must be 'A'.*received shortcut='C'"):
+        keras_resnet.ResNet20(shortcut="C")
+    with pytest.raises(ValueError, match="`variant` must be .*CIFAR.*received variant='v1d'"):
+        keras_resnet.ResNet20(variant="v1d")
+    with pytest.raises(ValueError, match=r"`input_shape` must be at least 4x4.*received input_shape=\(2, 2, 3\)"):
+        keras_resnet.ResNet20(input_shape=(2, 2, 3))
+    with pytest.raises(ValueError, match="`groups` must be 32 for resnext50_32x4d"):
+        keras_resnet.ResNeXt50_32x4d(groups=8)
+
+
+def test_weights_from_a_keras_file(tmp_path):
+    model = tiny()
+    path = tmp_path / "tiny.weights.h5"
+    model.save_weights(path)
+    loaded = tiny(weights=str(path))
+    x = images()
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+
+
+@pytest.mark.slow
+def test_resnet1202_saves_and_loads(tmp_path):
+    """4,212 layers: deeper than Python's default recursion limit allows Keras to map."""
+    model = keras_resnet.ResNet1202()
+    model.save(tmp_path / "resnet1202.keras")
+    loaded = keras.saving.load_model(tmp_path / "resnet1202.keras")
+    # Batch statistics: at initialisation, inference-mode BatchNorm lets 600 residual
+    # branches compound (float32 overflows); training mode normalises each of them.
+    x = images(batch=2)
+    expected = model(x, training=True).numpy()
+    assert np.isfinite(expected).all()
+    assert np.abs(loaded(x, training=True).numpy() - expected).max() < 1e-6

@@ -1,0 +1,85 @@
+"""Parameter counts pinned for every depth and variant (the issue's and papers' figures)."""
+
+import keras
+import pytest
+
+import keras_resnet
+from keras_resnet.summary import count_macs, trainable_params
+
+# torchvision's published trainable parameters at 1,000 classes.
+TORCHVISION = {
+    "resnet18": 11_689_512,
+    "resnet34": 21_797_672,
+    "resnet50": 25_557_032,
+    "resnet101": 44_549_160,
+    "resnet152": 60_192_808,
+    "resnext50_32x4d": 25_028_904,
+    "wide_resnet50_2": 68_883_240,
+}
+# keras.applications' count_params(): ResNet50/101/152 ("v1") and ResNet50V2/101V2/152V2 ("v2").
+KERAS_APPLICATIONS = {
+    ("resnet50", "v1"): 25_636_712,
+    ("resnet101", "v1"): 44_707_176,
+    ("resnet152", "v1"): 60_419_944,
+    ("resnet50", "v2"): 25_613_800,
+    ("resnet101", "v2"): 44_675_560,
+    ("resnet152", "v2"): 60_380_648,
+}
+# He et al. 2015, Table 6 (option A), in millions, with the paper's rounding.
+CIFAR_PAPER = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7, "resnet1202": 19.4}
+# Our exact counts (ResNet-200 and v1d have no external reference; pinned against drift).
+OURS = {
+    ("resnet200", "v1.5"): 64_673_832,
+    ("resnet50", "v1d"): 25_576_264,
+    ("resnet101", "v1d"): 44_568_392,
+    ("resnet152", "v1d"): 60_212_040,
+    ("resnet20", "v1.5"): 269_722,
+    ("resnet1202", "v1.5"): 19_421_274,
+}
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_torchvision_trainable_params(name):
+    assert trainable_params(keras_resnet.build(name)) == TORCHVISION[name]
+
+
+@pytest.mark.parametrize("name, variant", KERAS_APPLICATIONS)
+def test_keras_applications_count_params(name, variant):
+    assert keras_resnet.build(name, variant=variant).count_params() == KERAS_APPLICATIONS[name, variant]
+
+
+@pytest.mark.parametrize("name", CIFAR_PAPER)
+def test_cifar_option_a_matches_paper(name):
+    count = trainable_params(keras_resnet.build(name))
+    digits = 1 if CIFAR_PAPER[name] >= 1 else 2
+    assert round(count / 1e6, digits) == CIFAR_PAPER[name]
+
+
+@pytest.mark.parametrize("name, variant", OURS)
+def test_pinned_trainable_params(name, variant):
+    assert trainable_params(keras_resnet.build(name, variant=variant)) == OURS[name, variant]
+
+
+def test_option_b_adds_only_the_two_projections():
+    # 16->32 and 32->64 projections: 1x1 convs without bias plus their BatchNorm gamma/beta.
+    a = trainable_params(keras_resnet.ResNet20(shortcut="A"))
+    b = trainable_params(keras_resnet.ResNet20(shortcut="B"))
+    assert b - a == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
+
+
+def test_multiply_adds_match_torchvision():
+    # torchvision's model table: ResNet-50 4.09 GFLOPS (multiply-adds), ResNet-18 1.81.
+    assert round(count_macs(keras_resnet.ResNet50()) / 1e9, 2) == 4.09
+    assert round(count_macs(keras_resnet.ResNet18()) / 1e9, 2) == 1.81
+    assert count_macs(keras_resnet.ResNet20()) == 40_551_040
+
+
+def test_macs_need_a_static_size():
+    with pytest.raises(ValueError, match="static input size"):
+        count_macs(keras_resnet.ResNet18(include_top=False))
+
+
+def test_plain_net_has_no_shortcuts_and_same_weights_as_option_a():
+    plain = keras_resnet.ResNet20(plain=True)
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    assert trainable_params(plain) == trainable_params(keras_resnet.ResNet20(shortcut="A"))

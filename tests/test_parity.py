@@ -1,0 +1,65 @@
+"""Our models reproduce torchvision's and keras.applications' outputs given the same weights."""
+
+import keras
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+import keras_resnet
+from keras_resnet.weights import load_torchvision_state
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_torchvision_fixture_logits(fixtures_dir, name):
+    reference = np.load(fixtures_dir / f"{name}.npz")
+    model = keras_resnet.build(name, classes=10, input_shape=(64, 64, 3), classifier_activation=None)
+    load_torchvision_state(model, load_file(fixtures_dir / f"{name}.safetensors"))
+    logits = model(reference["x"], training=False).numpy()
+    assert np.abs(logits - reference["logits"]).max() < 1e-4
+
+
+def test_same_padding_would_not_reproduce_torchvision(fixtures_dir):
+    """The fixture can tell symmetric from TensorFlow-'same' padding on strided convs."""
+    reference = np.load(fixtures_dir / "resnet18.npz")
+    model = keras_resnet.ResNet18(classes=10, input_shape=(64, 64, 3), classifier_activation=None)
+    load_torchvision_state(model, load_file(fixtures_dir / "resnet18.safetensors"))
+    # Shift the input by one pixel, as asymmetric padding would: the logits move.
+    shifted = np.pad(reference["x"], [(0, 0), (0, 1), (0, 1), (0, 0)])[:, 1:, 1:]
+    assert np.abs(model(shifted, training=False).numpy() - reference["logits"]).max() > 1e-3
+
+
+def _randomised(weights, seed):
+    """keras.applications' weights with random BatchNorm statistics, so every weight matters."""
+    rng = np.random.default_rng(seed)
+    return [w + rng.uniform(0.05, 0.2, w.shape).astype(w.dtype) if w.ndim == 1 else w for w in weights]
+
+
+@pytest.mark.parametrize(
+    "reference, builder, variant",
+    [
+        (keras.applications.ResNet50, keras_resnet.ResNet50, "v1"),
+        (keras.applications.ResNet101, keras_resnet.ResNet101, "v1"),
+        (keras.applications.ResNet152, keras_resnet.ResNet152, "v1"),
+        (keras.applications.ResNet50V2, keras_resnet.ResNet50, "v2"),
+        (keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2"),
+        (keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2"),
+    ],
+)
+def test_keras_applications_outputs(reference, builder, variant):
+    theirs = reference(weights=None, input_shape=(64, 64, 3))
+    theirs.set_weights(_randomised(theirs.get_weights(), seed=1))
+    ours = builder(variant=variant, input_shape=(64, 64, 3))
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    # The outputs users get: softmax probabilities, to 1e-5.
+    expected = theirs(x, training=False).numpy()
+    assert np.abs(ours(x, training=False).numpy() - expected).max() < 1e-5
+    # And the logits before them, to 1e-5 of their scale (float32 rounding over 100+ layers).
+    logits = [keras.Model(m.inputs, m.get_layer("predictions").output) for m in (ours, theirs)]
+    for model in logits:
+        model.get_layer("predictions").activation = keras.activations.linear
+    ours_logits, their_logits = (model(x, training=False).numpy() for model in logits)
+    assert np.abs(ours_logits - their_logits).max() < 1e-5 * np.abs(their_logits).max()
+    assert [w.shape for w in ours.weights] == [w.shape for w in theirs.weights]
+    # Same names for every layer that has weights: the public contract.
+    assert [l.name for l in ours.layers if l.weights] == [l.name for l in theirs.layers if l.weights]
