@@ -271,7 +271,8 @@ def ResNet(
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
 
     if input_tensor is not None:
-        inputs = keras.utils.get_source_inputs(input_tensor)
+        sources = keras.utils.get_source_inputs(input_tensor)
+        inputs = sources[0] if len(sources) == 1 else sources
     model = keras.Model(inputs, x, name=name)
     _load_weights(model, weights)
     return model
@@ -389,7 +390,7 @@ def feature_extractor(model: keras.Model) -> keras.Model:
             is_last = stage == max(last_block)
             layer_name = "post_relu" if is_last else f"conv{stage}_block{index}_preact_relu"
         outputs[f"C{stage}"] = model.get_layer(layer_name).output
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
+    return keras.Model(model.input, outputs, name=f"{model.name}_features")
 
 # The public builders, one per named model.
 ResNet18 = MODELS["resnet18"]

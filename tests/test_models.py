@@ -118,7 +118,7 @@ def test_stochastic_depth_is_identity_at_inference_and_drops_in_training():
     x = images(batch=8)
     np.testing.assert_array_equal(model(x, training=False).numpy(), reference(x, training=False).numpy())
     dropped = [layer for layer in model.layers if layer.name.endswith("_drop_path")][-1]
-    branch = keras.Model(model.inputs, dropped.output)
+    branch = keras.Model(model.input, dropped.output)
     kept = np.array([float(np.abs(branch(x, training=True).numpy()[i]).max()) > 0 for i in range(8)])
     assert 0 < kept.sum() < 8  # whole samples dropped, some kept (rate 0.5, fixed seed data)
 
@@ -131,7 +131,7 @@ def test_zero_init_residual_zeroes_last_bn_of_each_branch():
             assert (gamma == 0).all() == layer.name.endswith("_3_bn"), layer.name
     # Every block starts as its shortcut: the block output equals ReLU(shortcut).
     x = images()
-    block = keras.Model(model.inputs, [model.get_layer("conv2_block1_out").output, model.get_layer("conv2_block1_0_bn").output])
+    block = keras.Model(model.input, [model.get_layer("conv2_block1_out").output, model.get_layer("conv2_block1_0_bn").output])
     out, shortcut = (t.numpy() for t in block(x, training=False))
     np.testing.assert_allclose(out, np.maximum(shortcut, 0), atol=1e-6)
 

@@ -83,3 +83,29 @@ def test_plain_net_has_no_shortcuts_and_same_weights_as_option_a():
     plain = keras_resnet.ResNet20(plain=True)
     assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
     assert trainable_params(plain) == trainable_params(keras_resnet.ResNet20(shortcut="A"))
+
+
+# count_params() (BatchNorm statistics included) of every depth and variant, pinned against
+# drift; the v1 and v2 columns of 50/101/152 are keras.applications' own figures above.
+ALL_VARIANTS = {
+    18: (11_699_112, 11_703_912, 11_718_472, 11_698_408),
+    34: (21_814_696, 21_823_208, 21_834_056, 21_815_848),
+    50: (25_610_152, 25_636_712, 25_629_512, 25_613_800),
+    101: (44_654_504, 44_707_176, 44_673_864, 44_675_560),
+    152: (60_344_232, 60_419_944, 60_363_592, 60_380_648),
+    200: (64_849_832, 64_937_832, 64_869_192, 64_894_440),
+    20: (271_098, 271_786, None, 271_450),
+    32: (466_426, 467_562, None, 467_002),
+    44: (661_754, 663_338, None, 662_554),
+    56: (857_082, 859_114, None, 858_106),
+    110: (1_736_058, 1_740_106, None, 1_738_090),
+}
+
+
+@pytest.mark.parametrize("depth", ALL_VARIANTS)
+def test_every_depth_and_variant(depth):
+    counts = tuple(
+        keras_resnet.build(f"resnet{depth}", variant=variant).count_params() if expected else None
+        for variant, expected in zip(("v1.5", "v1", "v1d", "v2"), ALL_VARIANTS[depth])
+    )
+    assert counts == ALL_VARIANTS[depth]

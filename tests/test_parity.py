@@ -55,7 +55,7 @@ def test_keras_applications_outputs(reference, builder, variant):
     expected = theirs(x, training=False).numpy()
     assert np.abs(ours(x, training=False).numpy() - expected).max() < 1e-5
     # And the logits before them, to 1e-5 of their scale (float32 rounding over 100+ layers).
-    logits = [keras.Model(m.inputs, m.get_layer("predictions").output) for m in (ours, theirs)]
+    logits = [keras.Model(m.input, m.get_layer("predictions").output) for m in (ours, theirs)]
     for model in logits:
         model.get_layer("predictions").activation = keras.activations.linear
     ours_logits, their_logits = (model(x, training=False).numpy() for model in logits)
