@@ -36,5 +36,7 @@ from keras_resnet.models import (
     build,
     feature_extractor,
 )
+from keras_resnet.preprocessing import ImagePreprocessing, decode_predictions, preprocess_input
+from keras_resnet.weights import save_torchvision
 
 __version__ = "0.1.0"

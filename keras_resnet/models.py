@@ -1,7 +1,6 @@
 """The ResNet family: one table from depth to blocks per stage, one builder for all of it."""
 
 import dataclasses
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -10,6 +9,8 @@ import keras
 from keras import layers
 
 from keras_resnet import blocks
+from keras_resnet import weights as weights_lib
+from keras_resnet.preprocessing import ImagePreprocessing
 
 # ImageNet ResNets: depth -> (block, blocks per stage). He et al. 2015, Table 1;
 # ResNet-200 from He et al. 2016.
@@ -144,13 +145,8 @@ def _head_dtype():
     return "float32" if policy.compute_dtype != policy.variable_dtype else None
 
 
-def _load_weights(model, weights):
-    if weights is None:
-        return
-    path = os.fspath(weights) if isinstance(weights, (str, os.PathLike)) else None
-    if path is None or not path.endswith((".weights.h5", ".keras")) or not os.path.isfile(path):
-        _fail("weights", weights, "None or the path of an existing `.weights.h5` or `.keras` file")
-    model.load_weights(path)
+# The preprocessing each variant's usual weights were trained with (see `preprocess_input`).
+VARIANT_PREPROCESSING = {"v1.5": "torch", "v1d": "torch", "v1": "caffe", "v2": "tf"}
 
 
 def ResNet(
@@ -176,6 +172,8 @@ def ResNet(
     width_per_group: int = 64,
     plain: bool = False,
     synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
 ) -> keras.Model:
     """Builds any ResNet as a Keras Functional model; every named depth is one call of this.
 
@@ -185,7 +183,12 @@ def ResNet(
             `filters * 2**i` filters (times 4 at a bottleneck's output); every stage after
             the first halves the resolution. Its layers are named `conv{i + 2}_block{n}_*`.
         include_top: end with global average pooling and a `classes`-way Dense classifier.
-        weights: None (random initialisation) or the path of a `.weights.h5`/`.keras` file.
+        weights: None (random initialisation), a file (`.safetensors` in torchvision's
+            naming, `.weights.h5`/`.keras`, keras.applications' `.h5`), or a
+            `keras_resnet.weights.PublishedWeights`; the named builders also take published
+            names ("imagenet", "torchvision:IMAGENET1K_V2", "timm:a1_in1k", ...). When the
+            file's classifier does not fit `classes` (or `include_top=False`), the backbone
+            is loaded and the classifier starts fresh, with a warning.
         input_tensor: optional tensor to build the model on.
         input_shape: (height, width, channels); defaults to 224x224x3 (32x32x3 for CIFAR
             nets) with the top, (None, None, 3) without.
@@ -210,6 +213,11 @@ def ResNet(
             ResNeXt-50 32x4d; 128: Wide ResNet-50-2).
         plain: remove every shortcut (the paper's plain baseline).
         synchronized_bn: synchronise BatchNorm statistics across replicas.
+        include_preprocessing: the model takes raw RGB pixels in [0, 255] and applies
+            `preprocess_input` itself (a layer named `preprocessing`), so exports take images
+            as they come.
+        preprocessing: the `preprocess_input` mode; defaults to the one the weights were
+            trained with ("torch" for v1.5/v1d, "caffe" for v1, "tf" for v2).
 
     Returns:
         A `keras.Model`.
@@ -236,7 +244,11 @@ def ResNet(
         default_size=224 if stem == "imagenet" else 32,
         min_size=stem_stride * 2 ** (len(stage_sizes) - 1),
     )
-    x = _stem(inputs, stem=stem, variant=variant, filters=filters, config=config)
+    x = inputs
+    if include_preprocessing:
+        mode = preprocessing or getattr(weights, "preprocessing", None) or VARIANT_PREPROCESSING[variant]
+        x = ImagePreprocessing(mode, name="preprocessing")(x)
+    x = _stem(x, stem=stem, variant=variant, filters=filters, config=config)
 
     block_fn = BLOCKS[block, preact]
     total_blocks, index = sum(stage_sizes), 0
@@ -274,7 +286,8 @@ def ResNet(
         sources = keras.utils.get_source_inputs(input_tensor)
         inputs = sources[0] if len(sources) == 1 else sources
     model = keras.Model(inputs, x, name=name)
-    _load_weights(model, weights)
+    if weights is not None:
+        weights_lib.load_weights(model, weights)
     return model
 
 
@@ -298,6 +311,8 @@ def _named_builder(model_name, block, stage_sizes, *, stem="imagenet", classes=1
             if options.get(key, value) != value:
                 _fail(key, options[key], f"{value!r} for {model_name} (use ResNet() for other settings)")
         variant = options.get("variant", "v1.5")
+        if weights_lib.is_published_name(weights):
+            weights = weights_lib.published(model_name, weights, variant)
         return ResNet(
             block, stage_sizes, include_top, weights, input_tensor, input_shape, pooling,
             classes, classifier_activation,

@@ -200,7 +200,6 @@ def test_preact_blocks_match_keras_v2_layout():
     (dict(input_shape=(16, 16, 3)), "input_shape", "(16, 16, 3)"),
     (dict(input_shape=(32, 32)), "input_shape", "(32, 32)"),
     (dict(input_shape=(32, 32, 1), weights="w.weights.h5"), "input_shape", "(32, 32, 1)"),
-    (dict(weights="imagenet"), "weights", "'imagenet'"),
     (dict(plain=True, drop_path_rate=0.1), "drop_path_rate", "0.1"),
     (dict(plain=True, zero_init_residual=True), "zero_init_residual", "True"),
     (dict(variant="v2", zero_init_residual=True), "zero_init_residual", "True"),
