@@ -327,3 +327,27 @@ def test_decode_predictions():
     assert decoded[1][0] == ("n15075141", "toilet tissue", 1.0)
     with pytest.raises(ValueError, match=r"`preds` must have shape \(batch, 1000\).*received shape \(2, 10\)"):
         keras_resnet.decode_predictions(np.zeros((2, 10)))
+
+
+def test_readme_fine_tuning_recipe(fixtures_dir):
+    """The README's recipe, on the torchvision fixture: the frozen phase trains the head only."""
+    with pytest.warns(UserWarning, match="starts fresh"):
+        model = keras_resnet.ResNet18(weights=str(fixtures_dir / "resnet18.safetensors"), classes=3,
+                                      input_shape=(64, 64, 3), include_preprocessing=True)
+    pixels = np.random.default_rng(0).uniform(0, 255, (4, 64, 64, 3)).astype("float32")
+    labels = np.array([0, 1, 2, 1])
+    backbone_before = [w.numpy() for w in model.weights if not w.path.startswith("predictions")]
+    head_before = model.get_layer("predictions").kernel.numpy()
+    for layer in model.layers[:-1]:
+        layer.trainable = False
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(pixels, labels, epochs=1, batch_size=4, verbose=0)
+    # Frozen BatchNorm ran in inference mode: not even its moving statistics moved.
+    for weight, before in zip([w for w in model.weights if not w.path.startswith("predictions")], backbone_before):
+        np.testing.assert_array_equal(weight.numpy(), before)
+    assert np.abs(model.get_layer("predictions").kernel.numpy() - head_before).max() > 0
+    for layer in model.layers:
+        layer.trainable = True
+    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy")
+    model.fit(pixels, labels, epochs=1, batch_size=4, verbose=0)
+    assert np.abs(model.get_layer("conv1_conv").kernel.numpy() - backbone_before[0]).max() > 0
