@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
-sys.path.insert(0, str(ROOT))  # for `import examples...`
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # for `import examples...` and `import helpers`
 
 
 @pytest.fixture(scope="session")

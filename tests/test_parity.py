@@ -6,6 +6,7 @@ import pytest
 from safetensors.numpy import load_file
 
 import keras_resnet
+from helpers import images, randomise_vectors
 from keras_resnet.weights import load_torchvision_state
 
 
@@ -28,12 +29,6 @@ def test_same_padding_would_not_reproduce_torchvision(fixtures_dir):
     assert np.abs(model(shifted, training=False).numpy() - reference["logits"]).max() > 1e-3
 
 
-def _randomised(weights, seed):
-    """keras.applications' weights with random BatchNorm statistics, so every weight matters."""
-    rng = np.random.default_rng(seed)
-    return [w + rng.uniform(0.05, 0.2, w.shape).astype(w.dtype) if w.ndim == 1 else w for w in weights]
-
-
 @pytest.mark.parametrize(
     "reference, builder, variant",
     [
@@ -46,11 +41,10 @@ def _randomised(weights, seed):
     ],
 )
 def test_keras_applications_outputs(reference, builder, variant):
-    theirs = reference(weights=None, input_shape=(64, 64, 3))
-    theirs.set_weights(_randomised(theirs.get_weights(), seed=1))
+    theirs = randomise_vectors(reference(weights=None, input_shape=(64, 64, 3)))
     ours = builder(variant=variant, input_shape=(64, 64, 3))
     ours.set_weights(theirs.get_weights())
-    x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 3)).astype("float32")
+    x = images(size=64)
     # The outputs users get: softmax probabilities, to 1e-5.
     expected = theirs(x, training=False).numpy()
     assert np.abs(ours(x, training=False).numpy() - expected).max() < 1e-5

@@ -12,6 +12,7 @@ from keras.src.legacy.saving import legacy_h5_format
 from safetensors.numpy import load_file, save_file
 
 import keras_resnet
+from helpers import images, randomise_vectors
 from keras_resnet import weights as weights_lib
 
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
@@ -66,10 +67,6 @@ def write_checkpoint(path, spec, seed=0):
     return state
 
 
-def images(size=64, batch=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (batch, size, size, 3)).astype("float32")
-
-
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
 def test_fixture_through_weights_path(fixtures_dir, name):
     reference = np.load(fixtures_dir / f"{name}.npz")
@@ -116,10 +113,10 @@ def test_timm_resnet_d_checkpoints(tmp_path, depth):
 
 def test_round_trip_gives_identical_outputs(tmp_path):
     model = keras_resnet.ResNet18(classes=10, input_shape=(64, 64, 3))
-    model(images(), training=True)  # move the BatchNorm statistics
+    model(images(size=64), training=True)  # move the BatchNorm statistics
     keras_resnet.save_torchvision(model, tmp_path / "ours.safetensors")
     loaded = keras_resnet.ResNet18(classes=10, input_shape=(64, 64, 3), weights=str(tmp_path / "ours.safetensors"))
-    np.testing.assert_array_equal(loaded(images(), training=False).numpy(), model(images(), training=False).numpy())
+    np.testing.assert_array_equal(loaded(images(size=64), training=False).numpy(), model(images(size=64), training=False).numpy())
     assert load_file(tmp_path / "ours.safetensors")["layer1.0.conv1.weight"].shape == (64, 64, 3, 3)  # OIHW
 
 
@@ -127,12 +124,6 @@ def write_keras_applications(path, model):
     """The Keras 2 HDF5 layout of keras.applications' published weight files."""
     with h5py.File(path, "w") as file:
         legacy_h5_format.save_weights_to_hdf5_group(file, model)
-
-
-def _randomised(model, seed=1):
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.uniform(0.05, 0.2, w.shape).astype(w.dtype) if w.ndim == 1 else w for w in model.get_weights()])
-    return model
 
 
 @pytest.mark.parametrize("reference, builder, variant", [
@@ -145,11 +136,11 @@ def _randomised(model, seed=1):
 ])
 @pytest.mark.parametrize("include_top", [True, False])
 def test_keras_applications_files(tmp_path, reference, builder, variant, include_top):
-    theirs = _randomised(reference(weights=None, include_top=include_top, input_shape=(64, 64, 3)))
+    theirs = randomise_vectors(reference(weights=None, include_top=include_top, input_shape=(64, 64, 3)))
     path = tmp_path / ("top.h5" if include_top else "notop.h5")
     write_keras_applications(path, theirs)
     ours = builder(weights=str(path), variant=variant, include_top=include_top, input_shape=(64, 64, 3))
-    x = images()
+    x = images(size=64)
     expected = theirs(x, training=False).numpy()
     # With the top: probabilities, to 1e-5. Without: raw feature maps (values up to ~5 here),
     # to 1e-5 of their scale: float32 rounding of the fused BatchNorm kernel (~4e-7 relative).
@@ -157,13 +148,13 @@ def test_keras_applications_files(tmp_path, reference, builder, variant, include
 
 
 def test_notop_file_into_a_model_with_top_starts_a_fresh_head(tmp_path):
-    theirs = _randomised(keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3)))
+    theirs = randomise_vectors(keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3)))
     write_keras_applications(tmp_path / "notop.h5", theirs)
     with pytest.warns(UserWarning, match="classifier 'predictions' starts fresh because the file has no classifier"):
         ours = keras_resnet.ResNet50(weights=str(tmp_path / "notop.h5"), variant="v1", classes=3, input_shape=(64, 64, 3))
     backbone = keras.Model(ours.input, ours.get_layer("conv5_block3_out").output)
-    expected = theirs(images(), training=False).numpy()
-    assert np.abs(backbone(images(), training=False).numpy() - expected).max() < 1e-5 * np.abs(expected).max()
+    expected = theirs(images(size=64), training=False).numpy()
+    assert np.abs(backbone(images(size=64), training=False).numpy() - expected).max() < 1e-5 * np.abs(expected).max()
 
 
 def test_other_class_count_loads_backbone_and_warns(fixtures_dir):
