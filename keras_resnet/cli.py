@@ -1,6 +1,8 @@
 """`keras-resnet`: the command line. Thin: it parses arguments and calls the Python API."""
 
 import argparse
+import ast
+import dataclasses
 import os
 import sys
 
@@ -17,13 +19,94 @@ def _models(args):
         )
 
 
+def _option(text):
+    """`key=value` with a Python literal value (`se_ratio=0.0625`, `plain=True`)."""
+    key, _, value = text.partition("=")
+    if not key or not value:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def _train(args):
+    from keras_resnet.train import TrainConfig, train
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in fields and v is not None and k != "model_options"}
+    values["model_options"] = dict(args.option or [])
+    metrics = train(TrainConfig(**values))
+    print("evaluation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
+
+def _evaluate(args):
+    from keras_resnet.evaluate import evaluate
+
+    metrics = evaluate(args.model, args.data, split=args.split, data_dir=args.data_dir, batch_size=args.batch_size,
+                       out=args.out)
+    print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
+
+
+def _add_cpu_replicas(parser):
+    parser.add_argument("--cpu-replicas", type=int, default=None,
+                        help="split the CPU into this many logical devices (to try tf.distribute without GPUs)")
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hides cuInit noise on CPU-only machines
     parser = argparse.ArgumentParser(prog="keras-resnet", description="ResNets for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     models = commands.add_parser("models", help="build every named model and print its parameters and multiply-adds")
     models.add_argument("names", nargs="*", help="model names (default: all), e.g. resnet50 resnet20")
     models.set_defaults(run=_models)
+
+    from keras_resnet.train import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES, TrainConfig
+
+    defaults = TrainConfig()
+    train = commands.add_parser("train", help="train a model with model.fit (default: ResNet-20 on the embedded digits)")
+    train.add_argument("--model", default=defaults.model, help="a name from `keras-resnet models`")
+    train.add_argument("--data", default=defaults.data,
+                       help="'digits' (embedded, no download), an image folder root/<split>/<class>/*.jpg, or a tfds name (cifar10, imagenette, ...)")
+    train.add_argument("--data-dir", help="tensorflow-datasets' data folder (prepared data is read offline)")
+    train.add_argument("--manual-dir", help="tensorflow-datasets' manual download folder (imagenet2012)")
+    train.add_argument("--no-download", dest="download", action="store_false", default=None, help="never download data")
+    train.add_argument("--train-split", default=None)
+    train.add_argument("--eval-split", default=None)
+    train.add_argument("--image-size", type=int, help="resize images to this square size")
+    train.add_argument("--recipe", choices=["cifar", "imagenet", "none"], help="augmentation (default: by model)")
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="global batch size")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate at a global batch of 256 (scaled linearly)")
+    train.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=None)
+    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="not applied to BatchNorm and biases")
+    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
+    train.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
+    train.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    train.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
+                       help="bfloat16 on CPU, float16 (with loss scaling) on GPU; the head stays float32")
+    train.add_argument("--jit-compile", action="store_true", default=None, help="XLA (helps on GPU; slower on CPU)")
+    train.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy,
+                       help="multi_worker reads TF_CONFIG")
+    train.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
+                       help="a model option, e.g. --option zero_init_residual=True --option shortcut='B'")
+    train.add_argument("--out", help="run folder (default runs/<model>-<data>); running again resumes it")
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--verbose", type=int, default=defaults.verbose)
+    _add_cpu_replicas(train)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="top-1/top-5, loss and a confusion matrix of a .keras model on a data set")
+    evaluate.add_argument("model", help="a .keras file or a run folder")
+    evaluate.add_argument("--data", default=defaults.data)
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--out", help="folder for evaluation.json and confusion_matrix.png (default: beside the model)")
+    evaluate.set_defaults(run=_evaluate)
+
     args = parser.parse_args(argv)
     if args.command == "models" and args.names:
         from keras_resnet.models import MODELS
@@ -31,6 +114,11 @@ def main(argv=None):
         unknown = [name for name in args.names if name not in MODELS]
         if unknown:
             parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
+    if getattr(args, "cpu_replicas", None):
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
     args.run(args)
     return 0
 

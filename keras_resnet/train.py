@@ -1,0 +1,318 @@
+"""Training with `model.fit`: strategies, schedules, mixed precision, and a run folder that a
+killed run resumes from.
+
+The run folder (`--out`, default `runs/<model>-<data>`):
+
+    state.json          the commit point: last completed epoch, its checkpoint, history
+    checkpoints/        epoch-N.keras, the full model with its optimizer state
+    last.keras          the last completed epoch's model; best.keras: best validation accuracy
+    history.csv         one row per completed epoch; curves.png: the learning curves
+    tensorboard/        TensorBoard logs
+    evaluation.json     test metrics at the end
+
+Every file is written to a temporary name and renamed into place, and state.json is written
+last: a run killed at any moment (even `kill -9`) restarts from its last completed epoch,
+with the same command, and nothing already written is lost or half-written.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_resnet import data as data_lib
+from keras_resnet.models import MODELS
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "step")
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a run depends on; `keras-resnet train --help` documents each field."""
+
+    model: str = "resnet20"
+    data: str = data_lib.EMBEDDED
+    data_dir: str | None = None
+    manual_dir: str | None = None
+    download: bool = True
+    train_split: str = "train"
+    eval_split: str = "test"
+    image_size: int | None = None
+    recipe: str | None = None  # default: "cifar" for CIFAR nets, "imagenet" otherwise
+    epochs: int = 30
+    batch_size: int = 128  # global, over all replicas
+    optimizer: str = "sgd"
+    lr: float = 0.1  # at a global batch of 256, scaled linearly (Goyal et al. 2017)
+    nesterov: bool = True
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.0
+    precision: str = "float32"
+    jit_compile: bool = False
+    strategy: str = "auto"
+    model_options: dict = dataclasses.field(default_factory=dict)
+    out: str | None = None
+    seed: int = 0
+    verbose: int = 1
+
+    def check(self):
+        for field, value, accepted in [
+            ("model", self.model, tuple(MODELS)), ("strategy", self.strategy, STRATEGIES),
+            ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
+            ("precision", self.precision, PRECISIONS), ("recipe", self.recipe, (None, *data_lib.RECIPES)),
+        ]:
+            if value not in accepted:
+                raise ValueError(f"`{field}` must be one of {list(accepted)}; received {field}={value!r}.")
+        for field in ("epochs", "batch_size"):
+            if not isinstance(getattr(self, field), int) or getattr(self, field) < 1:
+                raise ValueError(f"`{field}` must be an integer >= 1; received {field}={getattr(self, field)!r}.")
+        if not self.lr > 0:
+            raise ValueError(f"`lr` must be > 0; received lr={self.lr!r}.")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"`label_smoothing` must be in [0, 1); received label_smoothing={self.label_smoothing!r}.")
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """"auto": MirroredStrategy over every GPU if there are several, else the default;
+    "one_device"; "mirrored": all local GPUs (or CPU devices set up with
+    `tf.config.set_logical_device_configuration`); "multi_worker": from `TF_CONFIG`."""
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored":
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "auto" and len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+
+
+def _is_chief(strategy) -> bool:
+    """The worker that writes the run folder: "chief", else worker 0, else the only one."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    return task_type in (None, "chief") or (task_type == "worker" and resolver.task_id == 0)
+
+
+def _atomic_write(path, write):
+    """Calls write(temporary path), then renames the result to `path`."""
+    directory = os.path.dirname(path) or "."
+    fd, partial = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=os.path.basename(path))
+    os.close(fd)
+    try:
+        write(partial)
+        os.chmod(partial, 0o644)  # mkstemp makes files private
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def _write_json(path, value):
+    def write(partial):
+        with open(partial, "w") as file:
+            json.dump(value, file, indent=2)
+    _atomic_write(path, write)
+
+
+def _save_model(model, path):
+    _atomic_write(path, lambda partial: model.save(partial))
+
+
+class RunFolder(keras.callbacks.Callback):
+    """Commits each completed epoch to the run folder: checkpoint, then state.json, then the
+    derived files (last/best model, history, curves). Only the chief writes; other workers
+    save into a scratch folder, since saving may need every worker."""
+
+    def __init__(self, run_dir, state, chief, monitor="val_accuracy"):
+        super().__init__()
+        self.run_dir, self.state, self.chief, self.monitor = run_dir, state, chief, monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {key: float(value) for key, value in (logs or {}).items()}
+        logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        directory = os.path.join(self.run_dir, "checkpoints") if self.chief else tempfile.mkdtemp()
+        checkpoint = os.path.join(directory, f"epoch-{epoch + 1}.keras")
+        _save_model(self.model, checkpoint)
+        if not self.chief:
+            shutil.rmtree(directory, ignore_errors=True)
+            return
+        history = [row for row in self.state.get("history", []) if row["epoch"] <= epoch] + [{"epoch": epoch + 1, **logs}]
+        best = self.state.get("best")
+        improved = self.monitor in logs and (best is None or logs[self.monitor] > best["value"])
+        previous = self.state.get("checkpoint")
+        self.state.update(epoch=epoch + 1, checkpoint=os.path.relpath(checkpoint, self.run_dir), history=history)
+        if improved:
+            self.state["best"] = {"epoch": epoch + 1, "value": logs[self.monitor], "metric": self.monitor}
+        _write_json(os.path.join(self.run_dir, "state.json"), self.state)  # the commit point
+        if previous and previous != self.state["checkpoint"]:
+            old = os.path.join(self.run_dir, previous)
+            if os.path.exists(old):
+                os.remove(old)
+        _atomic_write(os.path.join(self.run_dir, "last.keras"), lambda partial: shutil.copyfile(checkpoint, partial))
+        if improved:
+            _atomic_write(os.path.join(self.run_dir, "best.keras"), lambda partial: shutil.copyfile(checkpoint, partial))
+        write_history(self.run_dir, history)
+
+
+def write_history(run_dir, history):
+    """history.csv and curves.png (loss and accuracy per epoch, train and validation)."""
+    keys = sorted({key for row in history for key in row} - {"epoch"})
+
+    def write_csv(partial):
+        with open(partial, "w", newline="") as file:
+            writer = csv.DictWriter(file, ["epoch", *keys])
+            writer.writeheader()
+            writer.writerows(history)
+
+    _atomic_write(os.path.join(run_dir, "history.csv"), write_csv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, metric in zip(axes, ("loss", "accuracy")):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = [row.get(prefix + metric) for row in history]
+            if any(v is not None for v in values):
+                axis.plot(epochs, values, style, label=f"{'validation' if prefix else 'training'} {metric}")
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    _atomic_write(os.path.join(run_dir, "curves.png"), lambda partial: figure.savefig(partial, format="png", dpi=100))
+    plt.close(figure)
+
+
+def _optimizer(config, steps_per_epoch):
+    lr = config.lr * config.batch_size / 256
+    total = config.epochs * steps_per_epoch
+    warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)
+    if config.schedule == "cosine":
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else lr, max(total - warmup, 1), warmup_target=lr if warmup else None, warmup_steps=warmup,
+        )
+    else:  # He et al. 2015: divide by 10 at 50% and 75% of training
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [int(total * 0.5), int(total * 0.75)], [lr, lr / 10, lr / 100],
+        )
+    if config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.nesterov,
+                                         weight_decay=config.weight_decay or None)
+    else:
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    return optimizer
+
+
+def _exclude_from_decay(optimizer, model):
+    # No weight decay on BatchNorm's gamma/beta and on biases: every 1-D variable.
+    optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) == 1])
+
+
+def _default_recipe(config):
+    if config.recipe:
+        return config.recipe
+    if config.data == data_lib.EMBEDDED:
+        return "none"  # 8x8 digits: a 4-pixel shift or a flip would change what they show
+    return "cifar" if MODELS[config.model].default_size == 32 else "imagenet"
+
+
+def _datasets(config):
+    image_size = (config.image_size,) * 2 if config.image_size else None
+    load = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download, image_size=image_size)
+    train, info = data_lib.load(config.data, config.train_split, **load)
+    evaluation, _ = data_lib.load(config.data, config.eval_split, **load)
+    size = (config.image_size,) * 2 if config.image_size else info.image_shape[:2]
+    if None in size:
+        raise ValueError(f"`image_size` must be given for {config.data!r}, whose images differ in size.")
+    recipe = _default_recipe(config)
+
+    def one_hot(images, labels):
+        return images, tf.one_hot(labels, info.num_classes)
+
+    kwargs = dict(batch_size=config.batch_size, recipe=recipe, image_size=size, seed=config.seed)
+    train = data_lib.pipeline(train, training=True, **kwargs).map(one_hot)
+    evaluation = data_lib.pipeline(evaluation, training=False, **kwargs).map(one_hot)
+    return train, evaluation, info, size
+
+
+def _build(config, info, size, num_replicas):
+    options = {"synchronized_bn": num_replicas > 1, **config.model_options}
+    model = MODELS[config.model](
+        classes=info.num_classes, input_shape=(*size, 3), include_preprocessing=True, **options,
+    )
+    return model
+
+
+def _compile(model, optimizer, config):
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(5, name="top5")],
+        jit_compile=config.jit_compile,
+    )
+
+
+def train(config: TrainConfig) -> dict:
+    """Trains `config.model` on `config.data`, resuming the run folder if it has a state.
+
+    Returns:
+        The final evaluation metrics (also in `<run>/evaluation.json`).
+
+    Example:
+        >>> train(TrainConfig(model="resnet20", data="digits", epochs=2, out="/tmp/run"))
+    """
+    config.check()
+    keras.utils.set_random_seed(config.seed)
+    policy = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}[config.precision]
+    keras.mixed_precision.set_global_policy(policy)
+    strategy = make_strategy(config.strategy)
+    chief = _is_chief(strategy)
+    run_dir = config.out or os.path.join("runs", f"{config.model}-{os.path.basename(os.path.normpath(config.data))}")
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    state_path = os.path.join(run_dir, "state.json")
+    state = json.load(open(state_path)) if os.path.exists(state_path) else {}
+
+    train_data, eval_data, info, size = _datasets(config)
+    steps_per_epoch = int(train_data.cardinality())
+    if steps_per_epoch < 1:
+        raise ValueError(f"`batch_size` must be at most the training set's size; received batch_size={config.batch_size} "
+                         f"for {info.splits.get(config.train_split)} images.")
+    with strategy.scope():
+        if state.get("checkpoint"):
+            model = keras.saving.load_model(os.path.join(run_dir, state["checkpoint"]))
+        else:
+            model = _build(config, info, size, strategy.num_replicas_in_sync)
+            optimizer = _optimizer(config, steps_per_epoch)
+            _exclude_from_decay(optimizer, model)
+            _compile(model, optimizer, config)
+    if chief:
+        _write_json(os.path.join(run_dir, "config.json"), {**dataclasses.asdict(config), "classes": list(info.class_names),
+                                                             "image_size": list(size), "recipe": _default_recipe(config)})
+    initial_epoch = state.get("epoch", 0)
+    if initial_epoch and config.verbose:
+        print(f"Resuming {run_dir} after epoch {initial_epoch} of {config.epochs}.")
+    callbacks = [RunFolder(run_dir, state, chief)]
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
+    if initial_epoch < config.epochs:
+        model.fit(train_data, validation_data=eval_data, epochs=config.epochs, initial_epoch=initial_epoch,
+                  callbacks=callbacks, verbose=config.verbose, shuffle=False)  # the pipeline shuffles
+    metrics = {k: float(v) for k, v in model.evaluate(eval_data, return_dict=True, verbose=0).items()}
+    if chief:
+        _write_json(os.path.join(run_dir, "evaluation.json"), metrics)
+    return metrics
