@@ -8,7 +8,6 @@ depend on them.
 
 import dataclasses
 
-import keras
 from keras import layers
 
 from keras_resnet.layers import BatchNormalization, ZeroPadChannels

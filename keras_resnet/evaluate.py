@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from keras_resnet import data as data_lib
-from keras_resnet.train import _atomic_write, _write_json
+from keras_resnet.files import atomic_write, write_json
 
 
 def _resolve(model_path):
@@ -33,13 +33,10 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
     Example:
         >>> evaluate("runs/resnet20-digits", "digits")["accuracy"] > 0.9
     """
-    import keras_resnet  # noqa: F401  (registers the layers the file may use)
-
     path, config = _resolve(model_path)
     model = keras.saving.load_model(path)
     size = tuple(model.input_shape[1:3])
-    dataset, info = data_lib.load(data, split, data_dir=data_dir, download=False if data != data_lib.EMBEDDED else True,
-                                  image_size=size if None not in size else None)
+    dataset, info = data_lib.load(data, split, data_dir=data_dir, image_size=size if None not in size else None)
     recipe = config.get("recipe", "none")
     batches = data_lib.pipeline(dataset, training=False, batch_size=batch_size, recipe=recipe, image_size=size)
     labels, scores = [], []
@@ -63,7 +60,7 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
     }
     out = out or os.path.dirname(os.path.abspath(path))
     os.makedirs(out, exist_ok=True)
-    _write_json(os.path.join(out, f"evaluation-{split}.json"), metrics)
+    write_json(os.path.join(out, f"evaluation-{split}.json"), metrics)
     _plot_confusion(matrix, info.class_names, os.path.join(out, f"confusion_matrix-{split}.png"))
     return metrics
 
@@ -92,5 +89,5 @@ def _plot_confusion(matrix, class_names, path):
     axis.set_ylabel("true")
     figure.colorbar(image)
     figure.tight_layout()
-    _atomic_write(path, lambda partial: figure.savefig(partial, format="png", dpi=100))
+    atomic_write(path, lambda partial: figure.savefig(partial, format="png", dpi=100))
     plt.close(figure)

@@ -23,10 +23,10 @@ import shutil
 import tempfile
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_resnet import data as data_lib
+from keras_resnet.files import atomic_write, write_json
 from keras_resnet.models import MODELS
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
@@ -105,29 +105,8 @@ def _is_chief(strategy) -> bool:
     return task_type in (None, "chief") or (task_type == "worker" and resolver.task_id == 0)
 
 
-def _atomic_write(path, write):
-    """Calls write(temporary path), then renames the result to `path`."""
-    directory = os.path.dirname(path) or "."
-    fd, partial = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=os.path.basename(path))
-    os.close(fd)
-    try:
-        write(partial)
-        os.chmod(partial, 0o644)  # mkstemp makes files private
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-
-
-def _write_json(path, value):
-    def write(partial):
-        with open(partial, "w") as file:
-            json.dump(value, file, indent=2)
-    _atomic_write(path, write)
-
-
 def _save_model(model, path):
-    _atomic_write(path, lambda partial: model.save(partial))
+    atomic_write(path, lambda partial: model.save(partial))
 
 
 class RunFolder(keras.callbacks.Callback):
@@ -155,14 +134,14 @@ class RunFolder(keras.callbacks.Callback):
         self.state.update(epoch=epoch + 1, checkpoint=os.path.relpath(checkpoint, self.run_dir), history=history)
         if improved:
             self.state["best"] = {"epoch": epoch + 1, "value": logs[self.monitor], "metric": self.monitor}
-        _write_json(os.path.join(self.run_dir, "state.json"), self.state)  # the commit point
+        write_json(os.path.join(self.run_dir, "state.json"), self.state)  # the commit point
         if previous and previous != self.state["checkpoint"]:
             old = os.path.join(self.run_dir, previous)
             if os.path.exists(old):
                 os.remove(old)
-        _atomic_write(os.path.join(self.run_dir, "last.keras"), lambda partial: shutil.copyfile(checkpoint, partial))
+        atomic_write(os.path.join(self.run_dir, "last.keras"), lambda partial: shutil.copyfile(checkpoint, partial))
         if improved:
-            _atomic_write(os.path.join(self.run_dir, "best.keras"), lambda partial: shutil.copyfile(checkpoint, partial))
+            atomic_write(os.path.join(self.run_dir, "best.keras"), lambda partial: shutil.copyfile(checkpoint, partial))
         write_history(self.run_dir, history)
 
 
@@ -176,7 +155,7 @@ def write_history(run_dir, history):
             writer.writeheader()
             writer.writerows(history)
 
-    _atomic_write(os.path.join(run_dir, "history.csv"), write_csv)
+    atomic_write(os.path.join(run_dir, "history.csv"), write_csv)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -194,7 +173,7 @@ def write_history(run_dir, history):
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    _atomic_write(os.path.join(run_dir, "curves.png"), lambda partial: figure.savefig(partial, format="png", dpi=100))
+    atomic_write(os.path.join(run_dir, "curves.png"), lambda partial: figure.savefig(partial, format="png", dpi=100))
     plt.close(figure)
 
 
@@ -301,7 +280,7 @@ def train(config: TrainConfig) -> dict:
             _exclude_from_decay(optimizer, model)
             _compile(model, optimizer, config)
     if chief:
-        _write_json(os.path.join(run_dir, "config.json"), {**dataclasses.asdict(config), "classes": list(info.class_names),
+        write_json(os.path.join(run_dir, "config.json"), {**dataclasses.asdict(config), "classes": list(info.class_names),
                                                              "image_size": list(size), "recipe": _default_recipe(config)})
     initial_epoch = state.get("epoch", 0)
     if initial_epoch and config.verbose:
@@ -314,5 +293,5 @@ def train(config: TrainConfig) -> dict:
                   callbacks=callbacks, verbose=config.verbose, shuffle=False)  # the pipeline shuffles
     metrics = {k: float(v) for k, v in model.evaluate(eval_data, return_dict=True, verbose=0).items()}
     if chief:
-        _write_json(os.path.join(run_dir, "evaluation.json"), metrics)
+        write_json(os.path.join(run_dir, "evaluation.json"), metrics)
     return metrics

@@ -18,6 +18,8 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
+from keras_resnet.files import atomic_write
+
 HEAD = "predictions"
 _BN_PARTS = ("weight", "bias", "running_mean", "running_var")  # gamma, beta, mean, variance
 _PICKLES = (".pth", ".pt", ".bin", ".ckpt", ".pkl")
@@ -210,14 +212,9 @@ def save_torchvision(model: keras.Model, path: str | os.PathLike) -> None:
     }
     for name in [k for k in state if k.endswith(".running_var")]:
         state[name.replace("running_var", "num_batches_tracked")] = np.zeros((), np.int64)
-    path = os.fspath(path)
-    partial = f"{path}.partial-{os.getpid()}"
-    try:
-        safetensors.numpy.save_file(state, partial, metadata={"format": "pt", "producer": "keras_resnet"})
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    atomic_write(path, lambda partial: safetensors.numpy.save_file(
+        state, partial, metadata={"format": "pt", "producer": "keras_resnet"}
+    ))
 
 
 # --- files -----------------------------------------------------------------------------------

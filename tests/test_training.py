@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 
 import keras
 import numpy as np
