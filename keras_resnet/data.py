@@ -107,6 +107,11 @@ def _tfds(name: str, split: str, data_dir=None, manual_dir=None, download=True):
     label = builder.info.features["label"]
     image = builder.info.features["image"]
     splits = {key: value.num_examples for key, value in builder.info.splits.items()}
+    if split not in splits:
+        try:
+            splits[split] = builder.info.splits[split].num_examples  # a slice, e.g. "train[:90%]"
+        except KeyError:
+            pass  # splits not generated (tfds' mock data): the size is unknown
     return dataset, DataInfo(name, tuple(label.names), tuple(image.shape), splits)
 
 

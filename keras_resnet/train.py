@@ -214,6 +214,7 @@ def _datasets(config):
     image_size = (config.image_size,) * 2 if config.image_size else None
     load = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download, image_size=image_size)
     train, info = data_lib.load(config.data, config.train_split, **load)
+    examples = info.splits.get(config.train_split) or int(train.reduce(0, lambda count, _: count + 1))
     evaluation, _ = data_lib.load(config.data, config.eval_split, **load)
     size = (config.image_size,) * 2 if config.image_size else info.image_shape[:2]
     if None in size:
@@ -224,9 +225,11 @@ def _datasets(config):
         return images, tf.one_hot(labels, info.num_classes)
 
     kwargs = dict(batch_size=config.batch_size, recipe=recipe, image_size=size, seed=config.seed)
-    train = data_lib.pipeline(train, training=True, **kwargs).map(one_hot)
+    # Repeated, with fit's steps_per_epoch: a folder's dataset has no known length (it may
+    # drop unreadable files), and Keras warns and stops early on those.
+    train = data_lib.pipeline(train, training=True, **kwargs).map(one_hot).repeat()
     evaluation = data_lib.pipeline(evaluation, training=False, **kwargs).map(one_hot)
-    return train, evaluation, info, size
+    return train, evaluation, info, size, examples
 
 
 def _build(config, info, size, num_replicas):
@@ -266,11 +269,11 @@ def train(config: TrainConfig) -> dict:
     state_path = os.path.join(run_dir, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
 
-    train_data, eval_data, info, size = _datasets(config)
-    steps_per_epoch = int(train_data.cardinality())
+    train_data, eval_data, info, size, examples = _datasets(config)
+    steps_per_epoch = examples // config.batch_size
     if steps_per_epoch < 1:
         raise ValueError(f"`batch_size` must be at most the training set's size; received batch_size={config.batch_size} "
-                         f"for {info.splits.get(config.train_split)} images.")
+                         f"for {examples} images.")
     with strategy.scope():
         if state.get("checkpoint"):
             model = keras.saving.load_model(os.path.join(run_dir, state["checkpoint"]))
@@ -290,6 +293,7 @@ def train(config: TrainConfig) -> dict:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     if initial_epoch < config.epochs:
         model.fit(train_data, validation_data=eval_data, epochs=config.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps_per_epoch,
                   callbacks=callbacks, verbose=config.verbose, shuffle=False)  # the pipeline shuffles
     metrics = {k: float(v) for k, v in model.evaluate(eval_data, return_dict=True, verbose=0).items()}
     if chief:
