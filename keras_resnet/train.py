@@ -249,6 +249,63 @@ def _compile(model, optimizer, config):
     )
 
 
+def _custom_loop(model, strategy, config, train_data, eval_data, steps_per_epoch, initial_epoch, callbacks):
+    """`fit` and `evaluate` as a plain tf.distribute loop, for MultiWorkerMirroredStrategy,
+    under which Keras 3.15's own fail (keras-team/keras#20585). Returns the test metrics."""
+    per_example_loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing, reduction=None)
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)  # in cross-replica context
+
+    def totals(labels, predictions):
+        """Per-example losses, and the sums of loss, top-1 hits, top-5 hits and examples."""
+        losses = per_example_loss(labels, predictions)
+        true = tf.argmax(labels, axis=-1)
+        top1 = tf.cast(tf.equal(tf.argmax(predictions, axis=-1), true), tf.float32)
+        top5 = tf.cast(tf.math.in_top_k(true, tf.cast(predictions, tf.float32), min(5, predictions.shape[-1])), tf.float32)
+        count = tf.cast(tf.shape(labels)[0], tf.float32)
+        return losses, tf.stack([tf.reduce_sum(losses), tf.reduce_sum(top1), tf.reduce_sum(top5), count])
+
+    @tf.function
+    def train_step(iterator):
+        def step(images, labels):
+            with tf.GradientTape() as tape:
+                losses, sums = totals(labels, model(images, training=True))
+                loss = tf.nn.compute_average_loss(losses, global_batch_size=config.batch_size)
+                loss = model.optimizer.scale_loss(loss)  # float16 loss scaling; else the identity
+            gradients = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            return sums
+
+        return strategy.reduce("SUM", strategy.run(step, args=next(iterator)), axis=None)
+
+    @tf.function
+    def eval_step(batch):
+        def step(images, labels):
+            return totals(labels, model(images, training=False))[1]
+
+        return strategy.reduce("SUM", strategy.run(step, args=batch), axis=None)
+
+    def summary(sums):
+        loss, top1, top5, count = (float(value) for value in sums)
+        return {"loss": loss / count, "accuracy": top1 / count, "top5": top5 / count}
+
+    def evaluate():
+        return summary(sum((eval_step(batch) for batch in strategy.experimental_distribute_dataset(eval_data)), tf.zeros(4)))
+
+    iterator = iter(strategy.experimental_distribute_dataset(train_data))
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model)
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, config.epochs):
+        callback_list.on_epoch_begin(epoch)
+        logs = summary(sum((train_step(iterator) for _ in range(steps_per_epoch)), tf.zeros(4)))
+        logs |= {f"val_{key}": value for key, value in evaluate().items()}
+        callback_list.on_epoch_end(epoch, logs)
+        if config.verbose:
+            print(f"Epoch {epoch + 1}/{config.epochs}: " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
+    callback_list.on_train_end()
+    return evaluate()
+
+
 def train(config: TrainConfig) -> dict:
     """Trains `config.model` on `config.data`, resuming the run folder if it has a state.
 
@@ -265,7 +322,8 @@ def train(config: TrainConfig) -> dict:
     strategy = make_strategy(config.strategy)
     chief = _is_chief(strategy)
     run_dir = config.out or os.path.join("runs", f"{config.model}-{os.path.basename(os.path.normpath(config.data))}")
-    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    if chief:  # every worker reads the run folder (on a shared filesystem); the chief writes it
+        os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
     state_path = os.path.join(run_dir, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
 
@@ -291,11 +349,14 @@ def train(config: TrainConfig) -> dict:
     callbacks = [RunFolder(run_dir, state, chief)]
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
-    if initial_epoch < config.epochs:
-        model.fit(train_data, validation_data=eval_data, epochs=config.epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps_per_epoch,
-                  callbacks=callbacks, verbose=config.verbose, shuffle=False)  # the pipeline shuffles
-    metrics = {k: float(v) for k, v in model.evaluate(eval_data, return_dict=True, verbose=0).items()}
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        metrics = _custom_loop(model, strategy, config, train_data, eval_data, steps_per_epoch, initial_epoch, callbacks)
+    else:
+        if initial_epoch < config.epochs:
+            model.fit(train_data, validation_data=eval_data, epochs=config.epochs, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps_per_epoch,
+                      callbacks=callbacks, verbose=config.verbose, shuffle=False)  # the pipeline shuffles
+        metrics = {k: float(v) for k, v in model.evaluate(eval_data, return_dict=True, verbose=0).items()}
     if chief:
         write_json(os.path.join(run_dir, "evaluation.json"), metrics)
     return metrics
