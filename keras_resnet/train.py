@@ -105,6 +105,14 @@ def _is_chief(strategy) -> bool:
     return task_type in (None, "chief") or (task_type == "worker" and resolver.task_id == 0)
 
 
+def _remove_partial_files(run_dir):
+    """Deletes what a killed run was writing (`.partial-*`): never a committed file."""
+    for folder in (run_dir, os.path.join(run_dir, "checkpoints")):
+        for name in os.listdir(folder):
+            if name.startswith(".partial-"):
+                os.remove(os.path.join(folder, name))
+
+
 def _save_model(model, path):
     atomic_write(path, lambda partial: model.save(partial))
 
@@ -324,6 +332,7 @@ def train(config: TrainConfig) -> dict:
     run_dir = config.out or os.path.join("runs", f"{config.model}-{os.path.basename(os.path.normpath(config.data))}")
     if chief:  # every worker reads the run folder (on a shared filesystem); the chief writes it
         os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+        _remove_partial_files(run_dir)
     state_path = os.path.join(run_dir, "state.json")
     state = json.load(open(state_path)) if os.path.exists(state_path) else {}
 

@@ -126,6 +126,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     time.sleep(1.0)  # well inside epoch 2 (about 3 s an epoch)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    (run / ".partial-last.keras").write_bytes(b"half a file")  # as if killed while writing
     state = json.load(open(run / "state.json"))
     assert state["epoch"] in (1, 2)
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
