@@ -3,7 +3,6 @@
 import argparse
 import ast
 import dataclasses
-import os
 import sys
 
 
@@ -54,7 +53,6 @@ def _add_cpu_replicas(parser):
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hides cuInit noise on CPU-only machines
     parser = argparse.ArgumentParser(prog="keras-resnet", description="ResNets for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
 
