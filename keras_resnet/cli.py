@@ -43,8 +43,62 @@ def _evaluate(args):
     from keras_resnet.evaluate import evaluate
 
     metrics = evaluate(args.model, args.data, split=args.split, data_dir=args.data_dir, batch_size=args.batch_size,
-                       out=args.out)
+                       out=args.out, runtime=args.runtime)
     print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
+
+
+def _export(args):
+    from keras_resnet.export import FORMATS, export
+
+    formats = FORMATS if args.formats == "all" else [kind.strip() for kind in args.formats.split(",")]
+    calibration = None
+    if args.calibration_data:
+        from keras_resnet import runtimes
+        from keras_resnet.export import calibration_images
+
+        predictor = runtimes.open_model(args.model, "keras")
+        calibration = calibration_images(args.calibration_data, split=args.calibration_split, data_dir=args.data_dir,
+                                         image_size=predictor.input_shape[:2],
+                                         recipe=predictor.manifest.get("recipe") or "none")
+    path = export(args.model, args.out, name=args.name, version=args.version, formats=formats,
+                  input_dtype=args.input_dtype, preprocessing=args.preprocessing, calibration=calibration)
+    print(f"exported and verified: {path}")
+    _print_verification(path)
+
+
+def _print_verification(path):
+    import json
+    import os
+
+    manifest = json.load(open(os.path.join(path, "manifest.json")))
+    for kind, figures in manifest["verification"].items():
+        print(f"  {kind:16s} max abs diff {figures['max_abs_diff']:.2e}  top-1 agreement {figures['top1_agreement']:.3f}  "
+              f"({figures['examples']} images)")
+
+
+def _predict(args):
+    from keras_resnet.predict import predict
+
+    for path, top in predict(args.images, args.model, top_k=args.top_k, resize=args.resize,
+                             preprocessing=args.preprocessing):
+        print(path)
+        for score, index, name in top:
+            print(f"  {score:8.4f}  {name} ({index})")
+
+
+def _benchmark(args):
+    from keras_resnet import runtimes
+    from keras_resnet.benchmark import benchmark, format_table
+    from keras_resnet.models import MODELS, build
+
+    if args.model in MODELS:
+        size = args.image_size or MODELS[args.model].default_size
+        model = build(args.model, input_shape=(size, size, 3), include_preprocessing=True)
+    else:
+        model = runtimes.open_model(args.model, "keras").model
+    rows = benchmark(model, batch_size=args.batch_size, rounds=args.rounds)
+    print(f"{args.model}, {model.input_shape[1]}x{model.input_shape[2]}, {args.rounds} rounds (medians):")
+    print(format_table(rows, args.batch_size))
 
 
 def _add_cpu_replicas(parser):
@@ -91,19 +145,59 @@ def main(argv=None):
     train.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                        help="a model option, e.g. --option zero_init_residual=True --option shortcut='B'")
     train.add_argument("--out", help="run folder (default runs/<model>-<data>); running again resumes it")
+    train.add_argument("--export", default=defaults.export,
+                       help="model base folder for the verified export at the end (<export>/<run name>/<version>)")
+    train.add_argument("--no-export", dest="export", action="store_const", const="", help="skip the export at the end")
+    train.add_argument("--export-formats", type=lambda text: tuple(text.split(",")),
+                       help="comma-separated formats to export (default: all)")
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--verbose", type=int, default=defaults.verbose)
     _add_cpu_replicas(train)
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="top-1/top-5, loss and a confusion matrix of a .keras model on a data set")
-    evaluate.add_argument("model", help="a .keras file or a run folder")
+    evaluate = commands.add_parser("evaluate", help="top-1/top-5, loss and a confusion matrix of a model or export on a data set")
+    evaluate.add_argument("model", help="a .keras file, a run folder, a SavedModel folder, a .tflite or an .onnx file")
+    evaluate.add_argument("--runtime", help="force a runtime, e.g. saved_model_tf1 (TF Serving's loader)")
     evaluate.add_argument("--data", default=defaults.data)
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--data-dir")
     evaluate.add_argument("--batch-size", type=int, default=256)
     evaluate.add_argument("--out", help="folder for evaluation.json and confusion_matrix.png (default: beside the model)")
     evaluate.set_defaults(run=_evaluate)
+
+    from keras_resnet.export import FORMATS
+
+    export = commands.add_parser("export", help="export a model for TF Serving, LiteRT and onnxruntime, each verified")
+    export.add_argument("model", help="a .keras file or a run folder")
+    export.add_argument("--out", default="saved_models", help="model base folder (TF Serving's layout <out>/<name>/<version>)")
+    export.add_argument("--name", help="model name (default: the run folder's or model's name)")
+    export.add_argument("--version", type=int, help="version number (default: the next free one; never overwritten)")
+    export.add_argument("--formats", default="all", help=f"'all' or a comma-separated list of {', '.join(FORMATS)}")
+    export.add_argument("--input-dtype", choices=["float32", "uint8"], default="float32",
+                        help="uint8: raw pixels in, preprocessing inside (int8 TFLite always takes uint8)")
+    export.add_argument("--preprocessing", choices=["torch", "caffe", "tf"],
+                        help="for models that do not take raw pixels themselves (needed by uint8 and int8)")
+    export.add_argument("--calibration-data", help="data for int8 calibration (default: a run folder's training data)")
+    export.add_argument("--calibration-split", default="train")
+    export.add_argument("--data-dir", help="tensorflow-datasets' data folder")
+    export.set_defaults(run=_export)
+
+    predict = commands.add_parser("predict", help="classify images with a model or export, in its own runtime")
+    predict.add_argument("images", nargs="+", help="JPEG, PNG, GIF or BMP files")
+    predict.add_argument("--model", required=True, help="a .keras file, run folder, SavedModel folder, .tflite or .onnx")
+    predict.add_argument("--top-k", type=int, default=5)
+    predict.add_argument("--resize", action="store_true",
+                         help="resize images to the model's input size and convert them to RGB (default: such images are refused)")
+    predict.add_argument("--preprocessing", choices=["torch", "caffe", "tf"],
+                         help="apply this preprocessing first (for models that do not take raw pixels)")
+    predict.set_defaults(run=_predict)
+
+    bench = commands.add_parser("benchmark", help="batch-1 latency and batch-32 throughput in every runtime, side by side")
+    bench.add_argument("--model", default="resnet50", help="a model name (random weights) or a .keras file / run folder")
+    bench.add_argument("--image-size", type=int, help="input size (default: the model's)")
+    bench.add_argument("--batch-size", type=int, default=32)
+    bench.add_argument("--rounds", type=int, default=3)
+    bench.set_defaults(run=_benchmark)
 
     args = parser.parse_args(argv)
     if args.command == "models" and args.names:

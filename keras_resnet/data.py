@@ -157,7 +157,9 @@ def augment(image, *, recipe: str, training: bool, image_size):
                 tf.shape(image), tf.zeros((1, 0, 4)), area_range=(0.08, 1.0),
                 aspect_ratio_range=(3 / 4, 4 / 3), max_attempts=10, use_image_if_no_bounding_boxes=True,
             )
-            image = tf.image.resize(tf.slice(image, begin, size), image_size)
+            crop = tf.slice(image, begin, size)
+            crop.set_shape([None, None, image.shape[-1]])  # the slice's size is dynamic, channels too
+            image = tf.image.resize(crop, image_size)
             return tf.image.random_flip_left_right(image)
         resize = (round(height * 8 / 7), round(width * 8 / 7))
         image = tf.image.resize(image, resize)

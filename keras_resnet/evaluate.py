@@ -7,62 +7,61 @@ import keras
 import numpy as np
 
 from keras_resnet import data as data_lib
+from keras_resnet import runtimes
 from keras_resnet.files import atomic_write, write_json
 
 
-def _resolve(model_path):
-    """A .keras file, or a run folder (its best.keras, else last.keras) with its config."""
-    config = {}
-    if os.path.isdir(model_path):
-        config_path = os.path.join(model_path, "config.json")
-        if os.path.exists(config_path):
-            config = json.load(open(config_path))
-        for name in ("best.keras", "last.keras"):
-            if os.path.exists(os.path.join(model_path, name)):
-                return os.path.join(model_path, name), config
-        raise ValueError(f"`model` must be a .keras file or a run folder with best.keras or last.keras; received model={model_path!r}.")
-    if not model_path.endswith(".keras") or not os.path.isfile(model_path):
-        raise ValueError(f"`model` must be an existing .keras file or run folder; received model={model_path!r}.")
-    return model_path, config
-
-
 def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "test", data_dir=None,
-             batch_size: int = 256, out: str | None = None) -> dict:
-    """Evaluates a model on a data set's split; writes evaluation.json and confusion_matrix.png.
+             batch_size: int = 256, out: str | None = None, runtime: str | None = None) -> dict:
+    """Evaluates a model or an export on a data set's split; writes evaluation-<split>.json and
+    confusion_matrix-<split>.png beside the model (or into `out`).
+
+    Args:
+        model_path: a `.keras` file, a run folder (its best.keras), a SavedModel folder, a
+            `.tflite` or an `.onnx` file: each runs in its own runtime.
+        runtime: force a runtime of `keras_resnet.runtimes.FORMATS` (e.g. "saved_model_tf1").
 
     Example:
         >>> evaluate("runs/resnet20-digits", "digits")["accuracy"] > 0.9
     """
-    path, config = _resolve(model_path)
-    model = keras.saving.load_model(path)
-    size = tuple(model.input_shape[1:3])
+    predictor = runtimes.open_model(model_path, runtime)
+    size = tuple(predictor.input_shape[:2])
     dataset, info = data_lib.load(data, split, data_dir=data_dir, image_size=size if None not in size else None)
-    recipe = config.get("recipe", "none")
+    recipe = predictor.manifest.get("recipe") or "none"
     batches = data_lib.pipeline(dataset, training=False, batch_size=batch_size, recipe=recipe, image_size=size)
-    labels, scores = [], []
+    labels, logits = [], []
     for images, batch_labels in batches:
-        scores.append(model(images, training=False).numpy())
+        logits.append(predictor(images.numpy()))
         labels.append(batch_labels.numpy())
-    labels, scores = np.concatenate(labels), np.concatenate(scores).astype("float64")
-    if scores.shape[1] != info.num_classes:
-        raise ValueError(f"The model has {scores.shape[1]} classes and {data!r} has {info.num_classes}.")
-    probabilities = scores if np.allclose(scores.sum(axis=1), 1, atol=1e-3) else _softmax(scores)
-    top5 = np.argsort(-scores, axis=1)[:, :5]
+    labels, logits = np.concatenate(labels), np.concatenate(logits).astype("float64")
+    if logits.shape[1] != info.num_classes:
+        raise ValueError(f"The model has {logits.shape[1]} classes and {data!r} has {info.num_classes}.")
+    probabilities = _softmax(logits)
+    top5 = np.argsort(-logits, axis=1)[:, :5]
     matrix = np.zeros((info.num_classes, info.num_classes), np.int64)
-    np.add.at(matrix, (labels, scores.argmax(axis=1)), 1)
+    np.add.at(matrix, (labels, logits.argmax(axis=1)), 1)
     metrics = {
-        "accuracy": float((scores.argmax(axis=1) == labels).mean()),
+        "accuracy": float((logits.argmax(axis=1) == labels).mean()),
         "top5": float((top5 == labels[:, None]).any(axis=1).mean()),
         "loss": float(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, None)).mean()),
         "examples": int(len(labels)),
+        "model": os.fspath(model_path),
+        "runtime": predictor.format,
         "confusion_matrix": matrix.tolist(),
         "class_names": list(info.class_names),
     }
-    out = out or os.path.dirname(os.path.abspath(path))
+    if out is None:
+        out = predictor.path if os.path.isdir(predictor.path) else os.path.dirname(os.path.abspath(predictor.path))
     os.makedirs(out, exist_ok=True)
-    write_json(os.path.join(out, f"evaluation-{split}.json"), metrics)
-    _plot_confusion(matrix, info.class_names, os.path.join(out, f"confusion_matrix-{split}.png"))
+    suffix = split if predictor.format == "keras" else f"{split}-{_file_label(predictor.path)}"
+    write_json(os.path.join(out, f"evaluation-{suffix}.json"), metrics)
+    _plot_confusion(matrix, info.class_names, os.path.join(out, f"confusion_matrix-{suffix}.png"))
     return metrics
+
+
+def _file_label(path):
+    """"model_int8" for .../model_int8.tflite, "saved_model" for a SavedModel folder."""
+    return "saved_model" if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
 
 
 def _softmax(logits):

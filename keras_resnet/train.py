@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from keras_resnet import data as data_lib
+from keras_resnet import export as export_lib
 from keras_resnet.files import atomic_write, write_json
 from keras_resnet.models import MODELS
 
@@ -63,6 +64,8 @@ class TrainConfig:
     strategy: str = "auto"
     model_options: dict = dataclasses.field(default_factory=dict)
     out: str | None = None
+    export: str | None = "saved_models"  # the model base folder for the export at the end; None: no export
+    export_formats: tuple = export_lib.FORMATS
     seed: int = 0
     verbose: int = 1
 
@@ -79,6 +82,9 @@ class TrainConfig:
                 raise ValueError(f"`{field}` must be an integer >= 1; received {field}={getattr(self, field)!r}.")
         if not self.lr > 0:
             raise ValueError(f"`lr` must be > 0; received lr={self.lr!r}.")
+        unknown = [kind for kind in self.export_formats if kind not in export_lib.FORMATS]
+        if unknown:
+            raise ValueError(f"`export_formats` must be from {list(export_lib.FORMATS)}; received export_formats={unknown!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"`label_smoothing` must be in [0, 1); received label_smoothing={self.label_smoothing!r}.")
 
@@ -368,4 +374,22 @@ def train(config: TrainConfig) -> dict:
         metrics = {k: float(v) for k, v in model.evaluate(eval_data, return_dict=True, verbose=0).items()}
     if chief:
         write_json(os.path.join(run_dir, "evaluation.json"), metrics)
+        if config.export and state.get("export", {}).get("epoch") != config.epochs:  # once per finished run
+            state["export"] = {"epoch": config.epochs, "path": _export(config, run_dir, info, size, metrics)}
+            write_json(state_path, state)
+            if config.verbose:
+                print(f"Exported and verified: {state['export']['path']}")
     return metrics
+
+
+def _export(config, run_dir, info, size, metrics):
+    """The finished run's last model, exported (and verified) to `config.export`/<run name>/<version>."""
+    recipe = _default_recipe(config)
+    calibration = None
+    if "tflite_int8" in config.export_formats:
+        calibration = export_lib.calibration_images(config.data, split=config.train_split, image_size=size,
+                                                    recipe=recipe, data_dir=config.data_dir)
+    model = keras.saving.load_model(os.path.join(run_dir, "last.keras"))
+    return export_lib.export(model, config.export, name=os.path.basename(os.path.normpath(run_dir)),
+                             formats=config.export_formats, calibration=calibration, class_names=info.class_names,
+                             extra={"recipe": recipe, "run": os.path.abspath(run_dir), "evaluation": metrics})

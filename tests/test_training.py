@@ -62,7 +62,9 @@ def test_folder_reports_and_skips_unreadable_files(tmp_path):
 def test_pipeline_recipes(tmp_path, recipe, training, size, shape):
     write_folder(tmp_path)
     dataset, _ = data_lib.load(str(tmp_path), "train")
-    batches = list(data_lib.pipeline(dataset, training=training, batch_size=4, recipe=recipe, image_size=size, seed=0))
+    pipeline = data_lib.pipeline(dataset, training=training, batch_size=4, recipe=recipe, image_size=size, seed=0)
+    assert tuple(pipeline.element_spec[0].shape[1:]) == shape[1:]  # static: a Functional model needs the channels
+    batches = list(pipeline)
     assert batches[0][0].shape == shape and batches[0][0].dtype == tf.float32
     assert len(batches) == 3  # 12 images: training drops no remainder here
     assert all(float(tf.reduce_min(b[0])) >= 0 and float(tf.reduce_max(b[0])) <= 255 for b in batches)
@@ -91,9 +93,18 @@ def read_history(run):
 
 
 def test_train_writes_the_run_folder_and_resumes(tmp_path):
-    config = dict(model="resnet20", data="digits", epochs=2, batch_size=64, out=str(tmp_path / "run"), verbose=0)
+    exports = tmp_path / "saved_models"
+    config = dict(model="resnet20", data="digits", epochs=2, batch_size=64, out=str(tmp_path / "run"), verbose=0,
+                  export=str(exports), export_formats=("saved_model", "tflite_int8"))
     metrics = train(TrainConfig(**config))
     run = tmp_path / "run"
+    # The finished run is exported, verified, with its classes, recipe and evaluation in the manifest.
+    manifest = json.load(open(exports / "run" / "1" / "manifest.json"))
+    assert manifest["class_names"] == [str(digit) for digit in range(10)] and manifest["recipe"] == "none"
+    assert manifest["evaluation"] == pytest.approx(metrics)
+    assert manifest["verification"]["saved_model"]["max_abs_diff"] <= 1e-5
+    assert manifest["verification"]["tflite_int8"]["input_quantization"] == [1.0, 0]
+    assert json.load(open(run / "state.json"))["export"] == {"epoch": 2, "path": str(exports / "run" / "1")}
     for name in ("state.json", "config.json", "last.keras", "best.keras", "history.csv", "curves.png", "evaluation.json"):
         assert (run / name).is_file(), name
     assert [row["epoch"] for row in read_history(run)] == ["1", "2"]
@@ -104,6 +115,7 @@ def test_train_writes_the_run_folder_and_resumes(tmp_path):
     train(TrainConfig(**{**config, "epochs": 3}))
     assert [row["epoch"] for row in read_history(run)] == ["1", "2", "3"]
     assert json.load(open(run / "state.json"))["epoch"] == 3
+    assert sorted(os.listdir(exports / "run")) == ["1", "2"]  # the longer run's model is a new version
 
 
 def test_bad_training_arguments():
@@ -117,7 +129,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     """A real `keras-resnet train` is killed with SIGKILL during epoch 2 and started again."""
     run = tmp_path / "run"
     command = [sys.executable, "-m", "keras_resnet.cli", "train", "--data", "digits", "--epochs", "4",
-               "--batch-size", "32", "--out", str(run), "--verbose", "0"]
+               "--batch-size", "32", "--out", str(run), "--verbose", "0", "--no-export"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and not (run / "state.json").exists():
@@ -176,7 +188,7 @@ def test_multi_worker_two_processes(tmp_path):
                "TF_CPP_MIN_LOG_LEVEL": "3"}
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "keras_resnet.cli", "train", "--strategy", "multi_worker", "--data", "digits",
-             "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / "run"), "--verbose", "0"],
+             "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / "run"), "--verbose", "0", "--no-export"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         ))
     outputs = [process.communicate(timeout=600)[0] for process in processes]
@@ -188,18 +200,37 @@ def test_multi_worker_two_processes(tmp_path):
     assert float(results[0].split("accuracy ")[1].split(",")[0]) > 0.5
 
 
-def test_evaluate_command_on_a_run(tmp_path):
-    run = tmp_path / "run"
-    metrics = train(TrainConfig(data="digits", epochs=1, batch_size=64, out=str(run), verbose=0))
-    result = subprocess.run([sys.executable, "-m", "keras_resnet.cli", "evaluate", str(run / "last.keras"), "--data", "digits"],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.load(open(run / "evaluation-test.json"))
+def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
+    run, exports = tmp_path / "run", tmp_path / "saved_models"
+    metrics = train(TrainConfig(data="digits", epochs=1, batch_size=64, out=str(run), verbose=0, export=str(exports),
+                                export_formats=("saved_model", "tflite_int8", "onnx")))
+    version = exports / "run" / "1"
+    reports = {}
+    for model, runtime in [(run / "last.keras", None), (version, "saved_model_tf1"), (version / "model_int8.tflite", None),
+                           (version / "model.onnx", None)]:
+        command = [sys.executable, "-m", "keras_resnet.cli", "evaluate", str(model), "--data", "digits"]
+        result = subprocess.run(command + (["--runtime", runtime] if runtime else []), capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        label = "test" if runtime is None and model.suffix == ".keras" else "test-" + (
+            "saved_model" if model.is_dir() else model.stem)
+        reports[label] = json.load(open((run if model.suffix == ".keras" else version) / f"evaluation-{label}.json"))
+    report = reports["test"]
     assert report["examples"] == 360 and len(report["confusion_matrix"]) == 10
     assert sum(map(sum, report["confusion_matrix"])) == 360
     assert report["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
     assert report["top5"] == pytest.approx(metrics["top5"], abs=1e-6)
     assert (run / "confusion_matrix-test.png").stat().st_size > 1000
-    with pytest.raises(ValueError, match=r"`model` must be an existing .keras file or run folder; received model='nope.h5'"):
-        from keras_resnet.evaluate import evaluate
+    # Each export, in its own runtime, scores what the Keras model scores (int8 within a point).
+    assert reports["test-saved_model"]["runtime"] == "saved_model_tf1"
+    assert reports["test-saved_model"]["accuracy"] == report["accuracy"]
+    assert reports["test-model"]["accuracy"] == pytest.approx(report["accuracy"], abs=1 / 360)
+    assert reports["test-model_int8"]["accuracy"] == pytest.approx(report["accuracy"], abs=0.01)
+    from keras_resnet.evaluate import evaluate
+
+    with pytest.raises(FileNotFoundError, match=r"`model` must be an existing file or folder; received model='nope.h5'"):
         evaluate("nope.h5")
+    (tmp_path / "weights.h5").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"`model` must be a .keras file, a run folder, a SavedModel folder, a .tflite or "
+                                         r"an .onnx file; received model='.*weights.h5', which is none of these."):
+        evaluate(str(tmp_path / "weights.h5"))

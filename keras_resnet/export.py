@@ -1,0 +1,394 @@
+"""Exports for TF Serving (SavedModel), LiteRT (TFLite) and onnxruntime (ONNX), each verified.
+
+Everything is written into a hidden folder beside the target (`saved_models/<name>/.partial-*`,
+which TF Serving ignores), loaded back by its own runtime, compared with the Keras model, and only
+then renamed to `saved_models/<name>/<version>/`. A failed verification leaves nothing a server
+would pick up, and an existing version is never touched.
+
+Layout of one version:
+    saved_model.pb, variables/        the SavedModel (signature `serving_default`)
+    assets.extra/tf_serving_warmup_requests
+    model_float32.tflite, model_float16.tflite, model_dynamic.tflite, model_int8.tflite
+    model.onnx
+    manifest.json                     input spec, classes, preprocessing, sizes, parity figures
+"""
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_resnet import runtimes
+from keras_resnet.files import write_json
+from keras_resnet.preprocessing import MODES, ImagePreprocessing, preprocess_input
+
+INPUT_NAME = "images"  # the serving signature's input: stable, documented
+TFLITE_FORMATS = {  # format -> file name
+    "tflite_float32": "model_float32.tflite",
+    "tflite_float16": "model_float16.tflite",
+    "tflite_dynamic": "model_dynamic.tflite",
+    "tflite_int8": "model_int8.tflite",
+}
+FORMATS = ("saved_model", *TFLITE_FORMATS, "onnx")
+ONNX_OPSET = 17
+TOP_K = 5
+# Parity bounds (the issue's acceptance figures): absolute on logits, float16 relative to their scale.
+TOLERANCES = {"saved_model": 1e-5, "saved_model_tf1": 1e-5, "tflite_float32": 1e-4, "onnx": 1e-4,
+              "tflite_float16": 1e-2}
+
+
+def _export_copy(model):
+    """`model` as the exports run it, sharing no state with the original: float32 layers (LiteRT
+    and onnxruntime have no bfloat16), and the option-A shortcut's 1x1 stride-2 max pooling as
+    the equal 1x1 depthwise convolution of ones (XNNPACK rejects 1x1 pooling, which would split
+    the graph between XNNPACK and LiteRT's reference kernels)."""
+    subsampling = {layer.name for layer in model.layers
+                   if isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.pool_size) == (1, 1)}
+    if not subsampling and all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def clone(layer):
+        if layer.name in subsampling:
+            return keras.layers.DepthwiseConv2D(1, strides=layer.strides, use_bias=False, dtype="float32",
+                                                name=layer.name)
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    for layer in copy.layers:
+        if layer.name in subsampling:
+            layer.set_weights([np.ones(layer.kernel.shape, "float32")])
+        else:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return copy
+
+
+def has_preprocessing(model) -> bool:
+    """Whether `model` takes raw 0-255 pixels (it holds an `ImagePreprocessing` layer)."""
+    return any(isinstance(layer, ImagePreprocessing) for layer in model.layers)
+
+
+def logits_model(model, preprocessing: str | None = None) -> keras.Model:
+    """The float32 model that exports run: input "images", output logits.
+
+    A softmax head is replaced by a linear copy of itself (logits are what int8 quantises well,
+    DEVELOPERS.md; probabilities are computed from them). A model without a Dense head keeps
+    its output (features).
+
+    Args:
+        model: a Keras model with one image input of known size.
+        preprocessing: put `ImagePreprocessing(preprocessing)` in front, so that the export
+            takes raw 0-255 pixels ("torch", "caffe", "tf"); None: the model's own input.
+
+    Example:
+        >>> logits_model(ResNet20(classes=10)).output_shape
+        (None, 10)
+    """
+    if len(model.inputs) != 1 or None in model.input_shape[1:]:
+        raise ValueError(f"`model` must have one image input of known size; received input shape {model.input_shape}. "
+                         "Build it with input_shape=(height, width, 3).")
+    model = _export_copy(model)
+    inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME, dtype="float32")
+    x = inputs
+    if preprocessing is not None:
+        if preprocessing not in MODES:
+            raise ValueError(f"`preprocessing` must be one of {list(MODES)} or None; received preprocessing={preprocessing!r}.")
+        x = ImagePreprocessing(preprocessing, dtype="float32", name="export_preprocessing")(x)
+    head = model.layers[-1]
+    if not isinstance(head, keras.layers.Dense):
+        return keras.Model(inputs, model(x), name=f"{model.name}_export")
+    body = keras.Model(model.inputs, head.input, name=f"{model.name}_body")
+    linear = keras.layers.Dense(head.units, dtype="float32", name="logits")
+    outputs = linear(body(x))
+    linear.set_weights(head.get_weights())
+    return keras.Model(inputs, outputs, name=f"{model.name}_logits")
+
+
+def _write_saved_model(path, function, spec):
+    archive = keras.export.ExportArchive()  # one endpoint, no track(): weights stored once (DEVELOPERS.md)
+    archive.add_endpoint("serving_default", function, input_signature=[spec])
+    archive.write_out(path, verbose=False)
+
+
+def _serving_function(network, input_dtype, class_names):
+    def serve(images):
+        outputs = network(tf.cast(images, tf.float32), training=False)
+        if network.layers[-1].name != "logits":
+            return {"features": outputs}
+        probabilities = tf.nn.softmax(outputs)
+        top = tf.math.top_k(probabilities, k=min(TOP_K, outputs.shape[-1]))
+        result = {"logits": outputs, "probabilities": probabilities, "top_classes": top.indices,
+                  "top_scores": top.values}
+        if class_names:
+            result["top_names"] = tf.gather(tf.constant(list(class_names)), top.indices)
+        return result
+
+    return serve
+
+
+def _output_function(network, pixels=False):
+    """The network's one output (logits or features), named, for TFLite and ONNX. With `pixels`,
+    the input is pinned to [0, 255] in steps of 1, so that int8's uint8 input has scale 1 and zero
+    point 0 (raw pixels) whatever the calibration images' range."""
+
+    def call(images):
+        if pixels:
+            images = tf.quantization.fake_quant_with_min_max_args(images, min=0.0, max=255.0, num_bits=8)
+        return {network.layers[-1].name: network(images, training=False)}
+
+    return call
+
+
+def _write_warmup(path, model_name, sample, input_dtype):
+    """`assets.extra/tf_serving_warmup_requests`: one PredictRequest that TF Serving replays at load."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+    request.inputs[INPUT_NAME].CopyFrom(tf.make_tensor_proto(sample[:1].astype(input_dtype)))
+    log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(path, "assets.extra", "tf_serving_warmup_requests")) as writer:
+        writer.write(log.SerializeToString())
+
+
+def _convert_tflite(logits_saved_model, kind, calibration):
+    converter = tf.lite.TFLiteConverter.from_saved_model(logits_saved_model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no TF Select: XNNPACK runs it all
+    if kind != "tflite_float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if kind == "tflite_float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if kind == "tflite_int8":
+        def representative():
+            for image in calibration:
+                yield [image[None].astype(np.float32)]
+
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8  # raw pixels; the scale is inside
+        converter.inference_output_type = tf.float32  # logits, dequantised
+    return converter.convert()
+
+
+def _convert_onnx(network, spec, path):
+    import tf2onnx
+
+    function = tf.function(_output_function(network))
+    tf2onnx.convert.from_function(function, input_signature=[spec], opset=ONNX_OPSET, output_path=path)
+
+
+def _compare(kind, outputs, reference):
+    difference = float(np.max(np.abs(outputs - reference)))
+    scale = float(np.max(np.abs(reference)))
+    figures = {"max_abs_diff": difference, "max_rel_diff": difference / scale if scale else difference,
+               "top1_agreement": float(np.mean(outputs.argmax(-1) == reference.argmax(-1))),
+               "examples": int(len(reference))}
+    bound = TOLERANCES.get(kind)
+    if bound is not None:
+        measured = figures["max_rel_diff" if kind == "tflite_float16" else "max_abs_diff"]
+        figures["bound"] = bound
+        if not measured <= bound:
+            raise RuntimeError(f"Export verification failed: {kind} differs from the Keras model by {measured:.3g} "
+                               f"(bound {bound:g}); nothing was published.")
+    return figures
+
+
+def _next_version(root):
+    versions = [int(name) for name in os.listdir(root) if name.isdigit()] if os.path.isdir(root) else []
+    return max(versions, default=0) + 1
+
+
+def export(model, out: str = "saved_models", *, name: str | None = None, version: int | None = None,
+           formats=FORMATS, input_dtype: str = "float32", preprocessing: str | None = None,
+           calibration=None, sample=None, class_names=None, extra: dict | None = None) -> str:
+    """Exports `model` to `out/<name>/<version>/` in every format of `formats`, each verified.
+
+    Args:
+        model: a Keras model, a `.keras` file or a run folder (its best.keras).
+        out: the model base folder TF Serving watches (`--model_base_path=<out>/<name>`).
+        name: the model's name (default: the run folder's or file's name, else the Keras model's).
+        version: an integer version; default the next free one. An existing one raises.
+        formats: any of `FORMATS`.
+        input_dtype: "float32" (what the Keras model takes) or "uint8" (raw pixels, with the
+            preprocessing inside) for the SavedModel, float TFLite files and ONNX. The int8
+            TFLite file always takes uint8 pixels.
+        preprocessing: "torch", "caffe" or "tf" for a model that does not take raw pixels itself,
+            needed by input_dtype="uint8" and by int8.
+        calibration: raw 0-255 images (N, H, W, 3) from the training data, for int8 (a few
+            hundred); `calibration_images` reads them from a data set. Default for a run
+            folder: 256 images of its training data.
+        sample: images compared between each export and the Keras model (default: 32 from
+            `calibration`, else seeded random pixels).
+        class_names: names of the classes, for the manifest and the signature's `top_names`.
+        extra: more manifest entries (e.g. the training recipe).
+
+    Returns:
+        The published version folder.
+
+    Example:
+        >>> export(ResNet20(classes=10, include_preprocessing=True), name="resnet20", formats=["saved_model"])
+        'saved_models/resnet20/1'
+    """
+    source = model if isinstance(model, (str, os.PathLike)) else None
+    if source is not None:
+        predictor = runtimes.open_model(source, "keras")
+        class_names = class_names or predictor.class_names
+        extra = {"recipe": predictor.manifest.get("recipe"), **(extra or {})}
+        model = keras.saving.load_model(predictor.path)
+        name = name or os.path.splitext(os.path.basename(os.path.normpath(source)))[0]  # the run's or file's name
+        run = predictor.manifest  # a run folder's config.json: calibrate on its training data
+        if calibration is None and "tflite_int8" in formats and run.get("data"):
+            calibration = calibration_images(run["data"], split=run.get("train_split", "train"),
+                                             image_size=predictor.input_shape[:2], recipe=run.get("recipe") or "none",
+                                             data_dir=run.get("data_dir"))
+    formats = list(formats)
+    unknown = [kind for kind in formats if kind not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"`formats` must be a non-empty list from {FORMATS}; received formats={formats!r}.")
+    if input_dtype not in ("float32", "uint8"):
+        raise ValueError(f"`input_dtype` must be 'float32' or 'uint8'; received input_dtype={input_dtype!r}.")
+    raw = has_preprocessing(model)
+    if (input_dtype == "uint8" or "tflite_int8" in formats) and not raw and preprocessing is None:
+        raise ValueError("`preprocessing` must be 'torch', 'caffe' or 'tf' to export raw-pixel (uint8) inputs of a model "
+                         "without an ImagePreprocessing layer; received preprocessing=None.")
+    if "tflite_int8" in formats and calibration is None:
+        raise ValueError("`calibration` must hold raw 0-255 training images for the int8 TFLite export; received None. "
+                         "See keras_resnet.export.calibration_images.")
+    name = name or model.name
+    if not name or os.sep in name or name.startswith("."):
+        raise ValueError(f"`name` must be a plain folder name; received name={name!r}.")
+    root = os.path.join(out, name)
+    version = _next_version(root) if version is None else version
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"`version` must be a positive integer; received version={version!r}.")
+    target = os.path.join(root, str(version))
+    if os.path.exists(target):
+        raise FileExistsError(f"`version` {version} already exists at {target}; it is never overwritten. "
+                              "Pass another version, or none for the next free one.")
+    if class_names is not None and len(class_names) != model.output_shape[-1]:
+        raise ValueError(f"`class_names` must have one name per class ({model.output_shape[-1]}); received {len(class_names)}.")
+
+    float_network = logits_model(model, None if input_dtype == "float32" or raw else preprocessing)
+    raw_network = logits_model(model, None if raw else preprocessing)
+    height, width, channels = float_network.input_shape[1:]
+    if sample is None:
+        sample = (np.asarray(calibration[:32]) if calibration is not None
+                  else np.random.default_rng(0).uniform(0, 255, (8, height, width, channels)))
+    sample = np.clip(np.round(np.asarray(sample, np.float32)), 0, 255)  # raw pixels, as uint8 inputs see them
+    takes_pixels = raw or input_dtype == "uint8" or preprocessing is None
+    model_sample = sample if takes_pixels else preprocess_input(sample, preprocessing).numpy()
+    reference = float_network.predict(model_sample, verbose=0, batch_size=32)
+    raw_reference = raw_network.predict(sample, verbose=0, batch_size=32) if (raw or preprocessing) else None
+
+    os.makedirs(root, exist_ok=True)
+    partial = tempfile.mkdtemp(dir=root, prefix=".partial-")
+    scratch = tempfile.mkdtemp(prefix="keras_resnet_export-")
+    spec = tf.TensorSpec([None, height, width, channels], tf.dtypes.as_dtype(input_dtype), name=INPUT_NAME)
+    float_spec = tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)
+    files, verification = {}, {}
+    try:
+        if "saved_model" in formats:
+            _write_saved_model(partial, _serving_function(float_network, input_dtype, class_names), spec)
+            _write_warmup(partial, name, model_sample, input_dtype)
+            files["saved_model"] = "saved_model.pb"
+            for runtime in ("saved_model", "saved_model_tf1"):
+                outputs = runtimes.open_model(partial, runtime)(model_sample)
+                verification[runtime] = _compare(runtime, outputs, reference)
+        tflite = [kind for kind in formats if kind in TFLITE_FORMATS]
+        if tflite:
+            logits_path = os.path.join(scratch, "logits")
+            _write_saved_model(logits_path, _output_function(float_network), float_spec)
+            if "tflite_int8" in tflite:
+                _write_saved_model(logits_path + "_raw", _output_function(raw_network, pixels=True), float_spec)
+            for kind in tflite:
+                converted = _convert_tflite(logits_path + "_raw" if kind == "tflite_int8" else logits_path, kind,
+                                            calibration)
+                path = os.path.join(partial, TFLITE_FORMATS[kind])
+                with open(path, "wb") as file:
+                    file.write(converted)
+                files[kind] = TFLITE_FORMATS[kind]
+                predictor = runtimes.LiteRTPredictor(path)
+                int8 = kind == "tflite_int8"
+                outputs = predictor(sample if int8 else model_sample)
+                verification[kind] = {**_compare(kind, outputs, raw_reference if int8 else reference),
+                                      **predictor.ops(), "input_quantization": list(predictor._input["quantization"])}
+        if "onnx" in formats:
+            path = os.path.join(partial, "model.onnx")
+            _convert_onnx(float_network, float_spec, path)
+            files["onnx"] = "model.onnx"
+            verification["onnx"] = _compare("onnx", runtimes.OnnxPredictor(path)(model_sample), reference)
+        write_json(os.path.join(partial, runtimes.MANIFEST), _manifest(
+            model, name, version, float_network, input_dtype, raw, preprocessing, class_names, partial, files,
+            verification, extra))
+        os.chmod(partial, 0o755)  # mkdtemp makes folders private
+        os.rename(partial, target)  # fails rather than replace a version made meanwhile
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if os.path.exists(partial):
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def _folder_bytes(path):
+    return sum(os.path.getsize(os.path.join(folder, file)) for folder, _, names in os.walk(path) for file in names)
+
+
+def _manifest(model, name, version, network, input_dtype, raw, preprocessing, class_names, folder, files,
+              verification, extra):
+    import importlib.metadata as metadata
+
+    sizes = {kind: (_folder_bytes(folder) if kind == "saved_model" else os.path.getsize(os.path.join(folder, file)))
+             for kind, file in files.items()}
+    if "saved_model" in sizes:  # the SavedModel proper: graph and variables, not the other files beside it
+        sizes["saved_model"] = os.path.getsize(os.path.join(folder, "saved_model.pb")) + _folder_bytes(
+            os.path.join(folder, "variables"))
+    versions = {}
+    for package in ("keras-resnet", "tensorflow", "keras", "ai-edge-litert", "tf2onnx", "onnxruntime", "onnx"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    pixels = "raw RGB pixels in [0, 255]"
+    return {
+        "name": name,
+        "version": version,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "input": {"name": INPUT_NAME, "shape": [None, *network.input_shape[1:]], "dtype": input_dtype,
+                  "values": pixels if (raw or input_dtype == "uint8") else "the Keras model's input",
+                  "int8_tflite": {"dtype": "uint8", "values": pixels}},
+        "preprocessing": "inside the model" if raw else (preprocessing if input_dtype == "uint8" else
+                                                          f"none inside: apply it before ({preprocessing or 'see the weights'})"),
+        "outputs": (["logits", "probabilities", "top_classes", "top_scores"] + (["top_names"] if class_names else [])
+                    if network.layers[-1].name == "logits" else ["features"]),
+        "tflite_and_onnx_output": network.layers[-1].name,
+        "class_names": list(class_names) if class_names else None,
+        "files": files,
+        "bytes": sizes,
+        "float32_parameter_bytes": int(model.count_params() * 4),
+        "verification": verification,
+        "versions": versions,
+        **{key: value for key, value in (extra or {}).items() if value is not None},
+    }
+
+
+def calibration_images(source: str, *, split: str = "train", count: int = 256, image_size=None, recipe: str = "none",
+                       data_dir=None) -> np.ndarray:
+    """`count` raw-pixel images spread evenly over a data set's split (every class, not the
+    first folder), prepared as for evaluation: the int8 export's representative sample.
+
+    Example:
+        >>> calibration_images("digits", count=64).shape
+        (64, 8, 8, 3)
+    """
+    from keras_resnet import data as data_lib
+
+    dataset, info = data_lib.load(source, split, data_dir=data_dir, image_size=image_size)
+    size = tuple(image_size or info.image_shape[:2])
+    examples = info.splits.get(split) or count
+    dataset = dataset.shard(max(1, examples // count), 0).take(count)
+    batches = data_lib.pipeline(dataset, training=False, batch_size=count, recipe=recipe, image_size=size, cache=False)
+    return np.concatenate([images.numpy() for images, _ in batches])

@@ -1,0 +1,87 @@
+"""Classifying image files with a model or an export, in the export's own runtime."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_resnet import runtimes
+from keras_resnet.preprocessing import imagenet_classes, preprocess_input
+
+_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
+
+
+def read_image(path, size, *, resize: bool = False) -> np.ndarray:
+    """An image file as float32 RGB pixels in [0, 255], shape `size` (height, width, channels).
+
+    An image of another size or channel count is refused (the model would see something else
+    than it was trained on) unless `resize`, which resizes it and converts it to RGB.
+
+    Example:
+        >>> read_image("cat.jpg", (32, 32, 3), resize=True).shape
+        (32, 32, 3)
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"`image` must be an existing file; received image={path!r}.")
+    with open(path, "rb") as file:
+        content = file.read()
+    if not any(content.startswith(magic) for magic in _MAGIC):
+        raise ValueError(f"`image` must be a JPEG, PNG, GIF or BMP file; received image={path!r}, which is none of these.")
+    try:
+        image = tf.io.decode_image(content, channels=3 if resize else 0, expand_animations=False)
+    except tf.errors.InvalidArgumentError as error:
+        raise ValueError(f"`image` {path!r} could not be decoded: {error.message}") from None
+    height, width, channels = size
+    if resize:
+        return tf.image.resize(tf.cast(image, tf.float32), (height, width), antialias=True).numpy().round()
+    if tuple(image.shape) != (height, width, channels):
+        raise ValueError(f"`image` {path!r} is {image.shape[1]}x{image.shape[0]} with {image.shape[2]} channel(s); the model "
+                         f"takes {width}x{height} with {channels}. Pass --resize (resize=True) to resize and convert it.")
+    return image.numpy().astype(np.float32)
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def class_names_for(predictor, classes: int) -> list[str]:
+    """The export's class names, else ImageNet's for 1,000 classes, else "class <i>"."""
+    if predictor.class_names:
+        return list(predictor.class_names)
+    if classes == 1000:
+        return [name for _, name in imagenet_classes()]
+    return [f"class {index}" for index in range(classes)]
+
+
+def predict(images, model, *, top_k: int = 5, resize: bool = False, preprocessing: str | None = None):
+    """The `top_k` classes of each image file.
+
+    Args:
+        images: image file paths.
+        model: a `.keras` file, a run folder, a SavedModel folder, a `.tflite` or an `.onnx` file.
+        resize: resize images (and convert them to RGB) to the model's input.
+        preprocessing: apply `preprocess_input(mode=preprocessing)` first, for a model that
+            does not take raw pixels itself.
+
+    Returns:
+        [(path, [(probability, class index, class name), ...]), ...]
+
+    Example:
+        >>> predict(["cat.jpg"], "saved_models/resnet20-cifar10/1/model_int8.tflite", resize=True)
+    """
+    if top_k < 1:
+        raise ValueError(f"`top_k` must be at least 1; received top_k={top_k!r}.")
+    predictor = runtimes.open_model(model)
+    if predictor.manifest.get("tflite_and_onnx_output") == "features":
+        raise ValueError(f"`model` {model!r} has no classifier head (it outputs features); predict needs one.")
+    results = []
+    for path in images:
+        pixels = read_image(path, predictor.input_shape, resize=resize)[None]
+        if preprocessing:
+            pixels = preprocess_input(pixels, preprocessing).numpy()
+        probabilities = _softmax(predictor(pixels)[0].astype(np.float64))
+        names = class_names_for(predictor, len(probabilities))
+        order = np.argsort(-probabilities)[:top_k]
+        results.append((path, [(float(probabilities[i]), int(i), names[i]) for i in order]))
+    return results

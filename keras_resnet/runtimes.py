@@ -1,0 +1,225 @@
+"""Running a model in each runtime it is deployed to, behind one interface.
+
+`open_model(path)` picks the runtime from the file: Keras (`.keras` or a run folder), TensorFlow
+(a SavedModel folder), LiteRT (`.tflite`) or onnxruntime (`.onnx`). Each `Predictor` takes a
+batch of images as the export's input expects them and returns float32 logits (or features,
+for a model without a classifier head), so that exports can be compared with the Keras model.
+"""
+
+import json
+import os
+
+import numpy as np
+
+FORMATS = ("keras", "saved_model", "saved_model_tf1", "tflite", "onnx")
+MANIFEST = "manifest.json"
+
+
+class Predictor:
+    """A loaded model. Subclasses set `input_shape` (height, width, channels), `input_dtype`
+    and implement `_run`; `__call__` checks the batch first."""
+
+    format = ""
+    input_shape: tuple = ()
+    input_dtype = "float32"
+
+    def __init__(self, path, manifest=None):
+        self.path = os.fspath(path)
+        self.manifest = manifest or {}
+        self.class_names = self.manifest.get("class_names")
+
+    def __call__(self, images) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim != 4 or tuple(images.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(f"`images` must have shape (batch, {', '.join(map(str, self.input_shape))}) for {self.path}; "
+                             f"received shape {images.shape}.")
+        if self.input_dtype == "uint8" and images.dtype != np.uint8:
+            images = np.clip(np.round(images), 0, 255)
+        return np.asarray(self._run(images.astype(self.input_dtype)), dtype=np.float32)
+
+    def _run(self, images):
+        raise NotImplementedError
+
+
+class KerasPredictor(Predictor):
+    """A Keras model (or `.keras` file) through a compiled `tf.function` of its logits."""
+
+    format = "keras"
+
+    def __init__(self, model, manifest=None):
+        import keras
+        import tensorflow as tf
+
+        from keras_resnet.export import logits_model
+
+        if not isinstance(model, keras.Model):
+            path = model
+            model = keras.saving.load_model(path)
+        else:
+            path = model.name
+        super().__init__(path, manifest)
+        self.model = logits_model(model)
+        self.input_shape = tuple(self.model.input_shape[1:])
+        self._function = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+
+    def _run(self, images):
+        return self._function(images).numpy()
+
+
+class SavedModelPredictor(Predictor):
+    """A SavedModel's `serving_default` signature, through TF2's loader."""
+
+    format = "saved_model"
+
+    def __init__(self, path, manifest=None):
+        import tensorflow as tf
+
+        super().__init__(path, manifest)
+        self._function = tf.saved_model.load(self.path).signatures["serving_default"]
+        (name, spec), = self._function.structured_input_signature[1].items()
+        self.input_name, self.input_shape, self.input_dtype = name, tuple(spec.shape[1:]), spec.dtype.name
+        outputs = self._function.structured_outputs
+        self.output_name = "logits" if "logits" in outputs else next(iter(outputs))
+
+    def _run(self, images):
+        return self._function(**{self.input_name: images})[self.output_name].numpy()
+
+
+class SavedModelV1Predictor(Predictor):
+    """A SavedModel through TF1's loader (`tf.compat.v1.saved_model.load`), as TF Serving loads it."""
+
+    format = "saved_model_tf1"
+
+    def __init__(self, path, manifest=None):
+        import tensorflow as tf
+
+        super().__init__(path, manifest)
+        self._graph = tf.Graph()
+        self._session = tf.compat.v1.Session(graph=self._graph)
+        with self._graph.as_default():
+            meta_graph = tf.compat.v1.saved_model.load(self._session, ["serve"], self.path)
+        signature = meta_graph.signature_def["serving_default"]
+        (self.input_name, tensor), = signature.inputs.items()
+        shape = [dim.size for dim in tensor.tensor_shape.dim]
+        self.input_shape, self.input_dtype = tuple(shape[1:]), tf.dtypes.as_dtype(tensor.dtype).name
+        self._input = tensor.name
+        outputs = signature.outputs
+        self._output = outputs["logits" if "logits" in outputs else next(iter(outputs))].name
+
+    def _run(self, images):
+        return self._session.run(self._output, {self._input: images})
+
+
+class LiteRTPredictor(Predictor):
+    """A `.tflite` file through the LiteRT interpreter (XNNPACK), quantising uint8/int8 inputs
+    and dequantising outputs with the file's own parameters."""
+
+    format = "tflite"
+
+    def __init__(self, path, manifest=None, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        super().__init__(path, manifest)
+        self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads or os.cpu_count())
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(d) for d in self._input["shape"][1:])
+        self.input_dtype = np.dtype(self._input["dtype"]).name
+        self._batch = None
+        self.interpreter.allocate_tensors()
+
+    def _run(self, images):
+        if len(images) != self._batch:
+            self.interpreter.resize_tensor_input(self._input["index"], images.shape)
+            self.interpreter.allocate_tensors()
+            self._batch = len(images)
+        scale, zero_point = self._input["quantization"]
+        if scale and (scale, zero_point) != (1.0, 0):
+            info = np.iinfo(self._input["dtype"])
+            images = np.clip(np.round(images / scale + zero_point), info.min, info.max).astype(self._input["dtype"])
+        self.interpreter.set_tensor(self._input["index"], images)
+        self.interpreter.invoke()
+        outputs = self.interpreter.get_tensor(self._output["index"])
+        scale, zero_point = self._output["quantization"]
+        return (outputs.astype(np.float32) - zero_point) * scale if scale else outputs
+
+    def ops(self) -> dict:
+        """The file's operators (built-in ones only, when exported here) and the number of
+        XNNPACK partitions (1: XNNPACK runs the whole graph in one piece)."""
+        names = [op["op_name"] for op in self.interpreter._get_ops_details()]
+        return {"ops": sorted(set(names) - {"DELEGATE"}), "xnnpack_partitions": names.count("DELEGATE")}
+
+
+class OnnxPredictor(Predictor):
+    """An `.onnx` file through onnxruntime's CPU provider."""
+
+    format = "onnx"
+
+    def __init__(self, path, manifest=None):
+        import onnxruntime
+
+        super().__init__(path, manifest)
+        self.session = onnxruntime.InferenceSession(self.path, providers=["CPUExecutionProvider"])
+        spec = self.session.get_inputs()[0]
+        self.input_name, self.input_shape = spec.name, tuple(spec.shape[1:])
+        self.input_dtype = {"tensor(float)": "float32", "tensor(uint8)": "uint8"}[spec.type]
+        names = [output.name for output in self.session.get_outputs()]
+        self.output_name = "logits" if "logits" in names else names[0]
+
+    def _run(self, images):
+        return self.session.run([self.output_name], {self.input_name: images})[0]
+
+
+def _manifest_for(path):
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    for candidate in (os.path.join(folder, MANIFEST), os.path.join(folder, "config.json")):
+        if os.path.exists(candidate):
+            with open(candidate) as file:
+                manifest = json.load(file)
+            if "classes" in manifest and "class_names" not in manifest:  # a run folder's config.json
+                manifest["class_names"] = manifest["classes"]
+            return manifest
+    return {}
+
+
+def model_format(path) -> str:
+    """The runtime format of a model file or folder, from its name and contents."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        if os.path.exists(os.path.join(path, "saved_model.pb")):
+            return "saved_model"
+        if any(os.path.exists(os.path.join(path, name)) for name in ("best.keras", "last.keras")):
+            return "keras"
+    elif os.path.isfile(path):
+        for suffix, name in ((".keras", "keras"), (".tflite", "tflite"), (".onnx", "onnx")):
+            if path.endswith(suffix):
+                return name
+    else:
+        raise FileNotFoundError(f"`model` must be an existing file or folder; received model={path!r}.")
+    raise ValueError(f"`model` must be a .keras file, a run folder, a SavedModel folder, a .tflite or an .onnx file; "
+                     f"received model={path!r}, which is none of these.")
+
+
+def open_model(path, runtime: str | None = None) -> Predictor:
+    """Loads a model file or folder in its runtime.
+
+    Args:
+        path: a `.keras` file, a run folder (its best.keras), a SavedModel folder, a `.tflite`
+            or an `.onnx` file. Class names come from the manifest beside it (or the run's config).
+        runtime: force one of `FORMATS`, e.g. "saved_model_tf1" for TF Serving's loader.
+
+    Example:
+        >>> logits = open_model("saved_models/resnet20/1/model_int8.tflite")(images)
+    """
+    path = os.fspath(path)
+    detected = model_format(path)
+    runtime = runtime or detected
+    if runtime not in FORMATS:
+        raise ValueError(f"`runtime` must be one of {FORMATS}; received runtime={runtime!r}.")
+    manifest = _manifest_for(path)
+    if runtime == "keras" and os.path.isdir(path):
+        path = next(os.path.join(path, name) for name in ("best.keras", "last.keras")
+                    if os.path.exists(os.path.join(path, name)))
+    loader = {"keras": KerasPredictor, "saved_model": SavedModelPredictor, "saved_model_tf1": SavedModelV1Predictor,
+              "tflite": LiteRTPredictor, "onnx": OnnxPredictor}[runtime]
+    return loader(path, manifest)

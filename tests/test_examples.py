@@ -1,0 +1,90 @@
+"""Each example of examples/, run with tiny settings."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from examples import backbone_fpn, degradation, export_and_serve, fine_tuning
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_degradation_experiment_smoke(tmp_path):
+    results = degradation.main(["--data", "digits", "--epochs", "1", "--depths", "20", "--gradient-depth", "20",
+                                "--precision", "float32", "--out", str(tmp_path), "--verbose", "0"])
+    assert sorted(results["final_errors_percent"]) == ["plain-20", "resnet-20"]
+    for name in ("plain.png", "resnet.png", "gradient_norms.png"):
+        assert (tmp_path / name).stat().st_size > 5000, name
+    assert json.load(open(tmp_path / "results.json"))["final_errors_percent"] == results["final_errors_percent"]
+    table = (tmp_path / "results.md").read_text().splitlines()
+    assert table[0] == "| network | training error (%) | test error (%) |" and len(table) == 4
+    assert all(0 <= row["test_error"] <= 100 for row in results["final_errors_percent"].values())
+
+
+def test_gradient_norms_cover_every_conv_layer():
+    images = np.random.default_rng(0).uniform(0, 255, (8, 8, 8, 3)).astype("float32")
+    labels = np.arange(8) % 4
+    plain = degradation.gradient_norms(20, images, labels, plain=True)
+    residual = degradation.gradient_norms(20, images, labels, plain=False)
+    assert len(plain) == len(residual) == 19  # 1 + 3 stages x 3 blocks x 2 convs (option-A shortcuts have none)
+    assert all(norm > 0 for norm in plain + residual)
+
+
+def _folder(root, size=32):
+    """Two classes of images told apart by colour: 8 training and 4 test images each."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 8), ("test", 4)):
+        for label, channel in (("red", 0), ("blue", 2)):
+            (root / split / label).mkdir(parents=True)
+            for index in range(count):
+                image = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
+                image[..., channel] += 150
+                Image.fromarray(image).save(root / split / label / f"{index}.png")
+
+
+def test_fine_tuning_keeps_batch_norm_frozen(tmp_path, fixtures_dir):
+    _folder(tmp_path)
+    results = fine_tuning.main(["--data", str(tmp_path), "--weights", str(fixtures_dir / "resnet18.safetensors"),
+                                "--image-size", "32", "--batch-size", "8", "--head-epochs", "1", "--all-epochs", "1"],
+                               verbose=0)
+    assert results["conv1_unchanged_in_phase_1"] and results["conv1_changed_in_phase_2"]
+    assert results["batch_norm_unchanged"]  # not even the moving statistics moved, in either phase
+    assert 0 <= results["fine_tuned_accuracy"] <= 1
+
+
+def test_backbone_fpn_shapes():
+    shapes = backbone_fpn.main(["--model", "resnet18", "--image-size", "64", "--channels", "16", "--classes", "3"],
+                               verbose=False)
+    assert shapes == {"P2": (2, 16, 16, 16), "P3": (2, 8, 8, 16), "P4": (2, 4, 4, 16), "P5": (2, 2, 2, 16),
+                      "scores": (2, 64, 64, 3)}
+
+
+def test_export_and_serve(tmp_path):
+    results = export_and_serve.main(["--out", str(tmp_path), "--epochs", "2"], verbose=False)
+    assert sorted(results["agreement"]) == ["onnx", "saved_model", "tflite_dynamic", "tflite_float16",
+                                            "tflite_float32", "tflite_int8"]
+    assert results["agreement"]["saved_model"] == results["agreement"]["onnx"] == 1.0
+    body = json.load(open(tmp_path / "requests" / "predict.json"))
+    assert body["signature_name"] == "serving_default" and np.array(body["instances"]).shape == (2, 8, 8, 3)
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest.FromString((tmp_path / "requests" / "predict_request.pb").read_bytes())
+    assert (request.model_spec.name, list(request.inputs)) == ("digits", ["images"])
+
+
+@pytest.mark.parametrize("strategy", ["one_device", "mirrored", "multi_worker"])
+def test_distributed_example(tmp_path, strategy):
+    """As the README runs it: a fresh process each (a process holds one set of logical devices)."""
+    command = [sys.executable, "examples/distributed.py", "--strategy", strategy, "--epochs", "1", "--out", str(tmp_path)]
+    command += ["--cpu-replicas", "2"] if strategy == "mirrored" else []
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("metrics ")]
+    metrics = json.loads(line[len("metrics "):line.index("}") + 1])
+    assert 0 < metrics["accuracy"] <= 1
+    assert (tmp_path / strategy / "history.csv").read_text().count("\n") == 2
