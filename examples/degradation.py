@@ -23,7 +23,6 @@ import time
 
 import keras
 import matplotlib
-import numpy as np
 import tensorflow as tf
 
 from keras_resnet import data as data_lib

@@ -1,9 +1,7 @@
 """Evaluation of a trained model: top-1, top-5, loss and a confusion matrix."""
 
-import json
 import os
 
-import keras
 import numpy as np
 
 from keras_resnet import data as data_lib
@@ -36,7 +34,7 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
     labels, logits = np.concatenate(labels), np.concatenate(logits).astype("float64")
     if logits.shape[1] != info.num_classes:
         raise ValueError(f"The model has {logits.shape[1]} classes and {data!r} has {info.num_classes}.")
-    probabilities = _softmax(logits)
+    probabilities = runtimes.softmax(logits)
     top5 = np.argsort(-logits, axis=1)[:, :5]
     matrix = np.zeros((info.num_classes, info.num_classes), np.int64)
     np.add.at(matrix, (labels, logits.argmax(axis=1)), 1)
@@ -62,11 +60,6 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
 def _file_label(path):
     """"model_int8" for .../model_int8.tflite, "saved_model" for a SavedModel folder."""
     return "saved_model" if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
-
-
-def _softmax(logits):
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def _plot_confusion(matrix, class_names, path):

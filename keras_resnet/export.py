@@ -14,7 +14,6 @@ Layout of one version:
 """
 
 import datetime
-import json
 import os
 import shutil
 import tempfile

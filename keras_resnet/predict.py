@@ -40,11 +40,6 @@ def read_image(path, size, *, resize: bool = False) -> np.ndarray:
     return image.numpy().astype(np.float32)
 
 
-def _softmax(logits):
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
 def class_names_for(predictor, classes: int) -> list[str]:
     """The export's class names, else ImageNet's for 1,000 classes, else "class <i>"."""
     if predictor.class_names:
@@ -80,7 +75,7 @@ def predict(images, model, *, top_k: int = 5, resize: bool = False, preprocessin
         pixels = read_image(path, predictor.input_shape, resize=resize)[None]
         if preprocessing:
             pixels = preprocess_input(pixels, preprocessing).numpy()
-        probabilities = _softmax(predictor(pixels)[0].astype(np.float64))
+        probabilities = runtimes.softmax(predictor(pixels)[0].astype(np.float64))
         names = class_names_for(predictor, len(probabilities))
         order = np.argsort(-probabilities)[:top_k]
         results.append((path, [(float(probabilities[i]), int(i), names[i]) for i in order]))

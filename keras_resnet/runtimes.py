@@ -15,6 +15,12 @@ FORMATS = ("keras", "saved_model", "saved_model_tf1", "tflite", "onnx")
 MANIFEST = "manifest.json"
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits, over the last axis (exports return logits)."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
 class Predictor:
     """A loaded model. Subclasses set `input_shape` (height, width, channels), `input_dtype`
     and implement `_run`; `__call__` checks the batch first."""

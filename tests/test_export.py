@@ -199,7 +199,7 @@ def test_export_and_predict_commands(exported, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == str(tmp_path / "good.png") and len(lines) == 4
     expected = model.predict(pixels(1, seed=9), verbose=0)[0]
-    assert lines[1].split() == [f"{expected.max():.4f}", f"class", f"{expected.argmax()}", f"({expected.argmax()})"]
+    assert lines[1].split() == [f"{expected.max():.4f}", "class", f"{expected.argmax()}", f"({expected.argmax()})"]
 
 
 def test_benchmark_measures_every_runtime_side_by_side():

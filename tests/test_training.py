@@ -226,6 +226,14 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     assert reports["test-saved_model"]["accuracy"] == report["accuracy"]
     assert reports["test-model"]["accuracy"] == pytest.approx(report["accuracy"], abs=1 / 360)
     assert reports["test-model_int8"]["accuracy"] == pytest.approx(report["accuracy"], abs=0.01)
+    # A run folder exports by path too, calibrating int8 on its own training data.
+    from keras_resnet.export import export
+
+    path = export(str(run), str(exports), formats=["tflite_int8"])
+    assert path == str(exports / "run" / "2")
+    manifest = json.load(open(exports / "run" / "2" / "manifest.json"))
+    assert manifest["recipe"] == "none" and manifest["class_names"] == report["class_names"]
+    assert manifest["verification"]["tflite_int8"]["examples"] == 32
     from keras_resnet.evaluate import evaluate
 
     with pytest.raises(FileNotFoundError, match=r"`model` must be an existing file or folder; received model='nope.h5'"):
