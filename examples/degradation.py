@@ -12,7 +12,7 @@ while the deeper ResNet has the lower error. The script writes
 Each network trains through `keras_resnet.train` in its own run folder (`<out>/runs/`), so a
 killed experiment resumes where it stopped when the same command runs again.
 
-    python examples/degradation.py --data /path/to/cifar10 --epochs 30 --train-per-class 1000
+    python examples/degradation.py --data /path/to/cifar10 --epochs 12 --train-per-class 500 --test-per-class 200
     python examples/degradation.py --data digits --epochs 1 --depths 20 --out /tmp/degradation   # a smoke run
 """
 
@@ -35,16 +35,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 FAMILIES = {"plain": {"plain": True}, "resnet": {}}
 
 
-def subset(root, out, per_class):
-    """A folder of links to the first `per_class` training images of each class (and the whole
-    test split), so a CPU can run the experiment on part of CIFAR-10."""
-    target = os.path.join(out, f"data-{per_class}")
-    for split in ("train", "test"):
+def subset(root, out, train_per_class, test_per_class=None):
+    """A folder of links to the first images of each class of each split, so that a CPU can
+    run the experiment on part of CIFAR-10 (None: the whole split)."""
+    target = os.path.join(out, f"data-{train_per_class}-{test_per_class or 'all'}")
+    for split, count in (("train", train_per_class), ("test", test_per_class)):
         for name in sorted(os.listdir(os.path.join(root, split))):
             folder = os.path.join(target, split, name)
             os.makedirs(folder, exist_ok=True)
             files = sorted(os.listdir(os.path.join(root, split, name)))
-            for file in files[:per_class] if split == "train" else files:
+            for file in files[:count]:
                 link = os.path.join(folder, file)
                 if not os.path.lexists(link):
                     os.symlink(os.path.abspath(os.path.join(root, split, name, file)), link)
@@ -117,6 +117,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="digits", help="an image folder (CIFAR-10 JPEGs), a tfds name or 'digits'")
     parser.add_argument("--train-per-class", type=int, help="train on the first N images of each class (folders only)")
+    parser.add_argument("--test-per-class", type=int, help="test on the first N images of each class (folders only)")
     parser.add_argument("--depths", type=int, nargs="+", default=[20, 32, 56])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -129,10 +130,10 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     data = args.data
-    if args.train_per_class:
+    if args.train_per_class or args.test_per_class:
         if not os.path.isdir(data):
-            parser.error("--train-per-class needs an image folder as --data")
-        data = subset(data, args.out, args.train_per_class)
+            parser.error("--train-per-class and --test-per-class need an image folder as --data")
+        data = subset(data, args.out, args.train_per_class, args.test_per_class)
     started = time.time()
     histories = run_all(data, args.out, args.depths, args.epochs, args.batch_size, args.lr, args.precision,
                         args.verbose)

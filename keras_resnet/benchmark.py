@@ -4,6 +4,7 @@ Timings on a shared CPU are noisy, so runtimes are measured in alternating round
 figure is the median over rounds; compare the ratios, not the absolute times.
 """
 
+import json
 import statistics
 import tempfile
 import time
@@ -48,8 +49,8 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
         out: where the exports go (default: a temporary folder).
 
     Returns:
-        One row per runtime: latency_ms, images_per_s and both as ratios to the compiled
-        float32 `tf.function`.
+        One row per runtime: latency_ms, images_per_s, both as ratios to the compiled float32
+        `tf.function`, and the exported file's size in bytes.
 
     Example:
         >>> rows = benchmark(ResNet20(classes=10, include_preprocessing=True), rounds=1)
@@ -60,6 +61,8 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
     with tempfile.TemporaryDirectory() as scratch:
         folder = export(model, out or scratch, name=model.name, formats=["saved_model", *TFLITE_FORMATS, "onnx"],
                         calibration=calibration)
+        with open(f"{folder}/{runtimes.MANIFEST}") as file:
+            sizes = json.load(file)["bytes"]
         calls = _callables(model, folder)
         one = calibration[:1]
         batch = rng.uniform(0, 255, (batch_size, height, width, channels)).round().astype("float32")
@@ -75,7 +78,7 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
     rows = []
     for name in calls:
         rows.append({"runtime": name, "latency_ms": 1000 * statistics.median(latency[name]),
-                     "images_per_s": statistics.median(throughput[name])})
+                     "images_per_s": statistics.median(throughput[name]), "bytes": sizes.get(name)})
     base = next(row for row in rows if row["runtime"] == BASELINE)
     for row in rows:
         row["latency_speedup"] = base["latency_ms"] / row["latency_ms"]
@@ -85,9 +88,10 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
 
 def format_table(rows, batch_size: int = 32) -> str:
     """The rows as a Markdown table."""
-    lines = [f"| runtime | batch-1 latency (ms) | vs tf.function | batch-{batch_size} images/s | vs tf.function |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [f"| runtime | batch-1 latency (ms) | vs tf.function | batch-{batch_size} images/s | vs tf.function | file (MB) |",
+             "|---|---:|---:|---:|---:|---:|"]
     for row in rows:
+        size = f"{row['bytes'] / 1e6:.1f}" if row.get("bytes") else ""
         lines.append(f"| {row['runtime']} | {row['latency_ms']:.2f} | {row['latency_speedup']:.2f}x | "
-                     f"{row['images_per_s']:.1f} | {row['throughput_ratio']:.2f}x |")
+                     f"{row['images_per_s']:.1f} | {row['throughput_ratio']:.2f}x | {size} |")
     return "\n".join(lines)

@@ -99,6 +99,9 @@ def _benchmark(args):
     rows = benchmark(model, batch_size=args.batch_size, rounds=args.rounds)
     print(f"{args.model}, {model.input_shape[1]}x{model.input_shape[2]}, {args.rounds} rounds (medians):")
     print(format_table(rows, args.batch_size))
+    saved_model = next(row["bytes"] for row in rows if row["runtime"] == "saved_model")
+    print(f"SavedModel {saved_model / 1e6:.1f} MB = {saved_model / (model.count_params() * 4):.3f}x "
+          f"its float32 parameters ({model.count_params():,})")
 
 
 def _add_cpu_replicas(parser):

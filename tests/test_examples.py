@@ -1,6 +1,7 @@
 """Each example of examples/, run with tiny settings."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,7 +78,7 @@ def test_export_and_serve(tmp_path):
     assert (request.model_spec.name, list(request.inputs)) == ("digits", ["images"])
 
 
-@pytest.mark.parametrize("strategy", ["one_device", "mirrored", "multi_worker"])
+@pytest.mark.parametrize("strategy", ["one_device", "mirrored", pytest.param("multi_worker", marks=pytest.mark.slow)])
 def test_distributed_example(tmp_path, strategy):
     """As the README runs it: a fresh process each (a process holds one set of logical devices)."""
     command = [sys.executable, "examples/distributed.py", "--strategy", strategy, "--epochs", "1", "--out", str(tmp_path)]
@@ -88,3 +89,12 @@ def test_distributed_example(tmp_path, strategy):
     metrics = json.loads(line[len("metrics "):line.index("}") + 1])
     assert 0 < metrics["accuracy"] <= 1
     assert (tmp_path / strategy / "history.csv").read_text().count("\n") == 2
+
+
+def test_degradation_subset_links_the_first_images_of_each_class(tmp_path):
+    _folder(tmp_path / "data")
+    root = degradation.subset(str(tmp_path / "data"), str(tmp_path / "out"), 3, None)
+    assert sorted(os.listdir(os.path.join(root, "train"))) == ["blue", "red"]
+    assert sorted(os.listdir(os.path.join(root, "train", "red"))) == ["0.png", "1.png", "2.png"]
+    assert len(os.listdir(os.path.join(root, "test", "blue"))) == 4  # None: the whole split
+    assert os.path.realpath(os.path.join(root, "train", "red", "0.png")) == str(tmp_path / "data" / "train" / "red" / "0.png")

@@ -211,8 +211,9 @@ def test_benchmark_measures_every_runtime_side_by_side():
     baseline = rows[RUNTIMES.index("tf_function")]
     assert (baseline["latency_speedup"], baseline["throughput_ratio"]) == (1.0, 1.0)
     table = format_table(rows, 4).splitlines()
-    assert table[0] == "| runtime | batch-1 latency (ms) | vs tf.function | batch-4 images/s | vs tf.function |"
+    assert table[0] == "| runtime | batch-1 latency (ms) | vs tf.function | batch-4 images/s | vs tf.function | file (MB) |"
     assert len(table) == 2 + len(RUNTIMES) and table[3].startswith("| tf_function | ")
+    assert table[3].endswith("| 1.00x |  |") and rows[-1]["bytes"] > 1e6  # model.onnx: 1.1 MB
 
 
 @pytest.mark.slow

@@ -1,0 +1,63 @@
+"""Is the input pipeline ever the bottleneck? The CIFAR training pipeline alone against the
+training step alone, and training on the pipeline, measured in one process.
+
+1. pipeline alone: `keras_resnet.data.pipeline` (cached decoded images, shuffle, 4-pixel pad,
+   random crop, flip, batch), images/s over an epoch after the one that fills the cache;
+2. step alone: ResNet-20 training steps on one in-memory batch, repeated (no pipeline);
+3. both: training steps fed by the pipeline.
+
+If (1) is several times (2), and (3) is about (2), the pipeline is not the bottleneck.
+
+    python benchmarks/pipeline_speed.py --data /path/to/cifar10 [--images 10000] [--precision bfloat16]
+"""
+
+import argparse
+import time
+
+import keras
+import tensorflow as tf
+
+import keras_resnet
+from keras_resnet import data as data_lib
+
+
+def images_per_second(iterate, images):
+    start = time.perf_counter()
+    iterate()
+    return images / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, help="an image folder root/train/<class>/*.jpg")
+    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--precision", default="bfloat16", choices=["float32", "bfloat16"])
+    args = parser.parse_args(argv)
+
+    dataset, info = data_lib.load(args.data, "train")
+    dataset = dataset.take(args.images)  # speed does not depend on which images
+    batches = data_lib.pipeline(dataset, training=True, batch_size=args.batch, recipe="cifar", image_size=(32, 32),
+                                seed=0)
+    steps = args.images // args.batch
+    images = steps * args.batch
+    for _ in batches:  # fills the cache: decoding happens once per run
+        pass
+    pipeline = images_per_second(lambda: [None for _ in batches], images)
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if args.precision == "bfloat16" else "float32")
+    model = keras_resnet.ResNet20(classes=info.num_classes, include_preprocessing=True)
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    batch = next(iter(batches))
+    repeated = tf.data.Dataset.from_tensors(batch).repeat(steps)
+    model.fit(repeated.take(5), verbose=0)  # tracing
+    step = images_per_second(lambda: model.fit(repeated, verbose=0), images)
+    both = images_per_second(lambda: model.fit(batches, verbose=0), images)
+    print(f"pipeline alone {pipeline:,.0f} images/s; training step alone {step:,.0f} images/s; "
+          f"training on the pipeline {both:,.0f} images/s ({both / step:.2f} of the step alone; "
+          f"the pipeline is {pipeline / step:.1f}x faster than the step)")
+    return {"pipeline": pipeline, "step": step, "both": both}
+
+
+if __name__ == "__main__":
+    main()
