@@ -6,7 +6,10 @@ plain net has the *higher training error* (it is not overfitting; it is harder t
 while the deeper ResNet has the lower error. The script writes
 
     <out>/plain.png, <out>/resnet.png       training (dashed) and test (solid) error per epoch
-    <out>/gradient_norms.png                per-layer gradient norms at initialisation, plain-56 vs ResNet-56
+    <out>/gradient_norms.png                per-layer gradient norms at initialisation, plain-56 vs ResNet-56:
+                                            BatchNorm makes a deep plain net's gradients grow layer by
+                                            layer toward the input (about 1,000x over 55 layers), so no
+                                            one learning rate suits every layer; a ResNet's stay even
     <out>/results.json, <out>/results.md    the final errors, the settings and the wall time
 
 Each network trains through `keras_resnet.train` in its own run folder (`<out>/runs/`), so a
@@ -105,7 +108,7 @@ def plot_gradients(norms, path):
     for name, values in norms.items():
         axis.semilogy(range(1, len(values) + 1), values, label=name)
     axis.set(xlabel="conv layer (input to output)", ylabel="gradient norm at initialisation",
-             title="Gradients reach the first layers of a ResNet, not of a plain net")
+             title="Plain: gradients explode toward the input; ResNet: even")
     axis.grid(alpha=0.3, which="both")
     axis.legend()
     figure.tight_layout()
@@ -151,7 +154,7 @@ def main(argv=None):
     final = {name: {"train_error": 100 * (1 - rows[-1]["accuracy"]), "test_error": 100 * (1 - rows[-1]["val_accuracy"])}
              for name, rows in histories.items()}
     results = {"settings": {**vars(args), "data": data}, "final_errors_percent": final,
-               "first_conv_gradient_norm": {name: values[0] for name, values in norms.items()},
+               "gradient_norms": norms,
                "wall_seconds": round(time.time() - started)}
     with open(os.path.join(args.out, "results.json"), "w") as file:
         json.dump(results, file, indent=2)
