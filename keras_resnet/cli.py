@@ -95,7 +95,7 @@ def _benchmark(args):
         size = args.image_size or MODELS[args.model].default_size
         model = build(args.model, input_shape=(size, size, 3), include_preprocessing=True)
     else:
-        model = runtimes.open_model(args.model, "keras").model
+        model = runtimes.open_model(args.model, "keras").keras_model
     rows = benchmark(model, batch_size=args.batch_size, rounds=args.rounds)
     print(f"{args.model}, {model.input_shape[1]}x{model.input_shape[2]}, {args.rounds} rounds (medians):")
     print(format_table(rows, args.batch_size))

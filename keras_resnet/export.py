@@ -240,7 +240,7 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
         predictor = runtimes.open_model(source, "keras")
         class_names = class_names or predictor.class_names
         extra = {"recipe": predictor.manifest.get("recipe"), **(extra or {})}
-        model = keras.saving.load_model(predictor.path)
+        model = predictor.keras_model
         name = name or os.path.splitext(os.path.basename(os.path.normpath(source)))[0]  # the run's or file's name
         run = predictor.manifest  # a run folder's config.json: calibrate on its training data
         if calibration is None and "tflite_int8" in formats and run.get("data"):
@@ -343,11 +343,9 @@ def _manifest(model, name, version, network, input_dtype, raw, preprocessing, cl
               verification, extra):
     import importlib.metadata as metadata
 
-    sizes = {kind: (_folder_bytes(folder) if kind == "saved_model" else os.path.getsize(os.path.join(folder, file)))
-             for kind, file in files.items()}
+    sizes = {kind: os.path.getsize(os.path.join(folder, file)) for kind, file in files.items()}
     if "saved_model" in sizes:  # the SavedModel proper: graph and variables, not the other files beside it
-        sizes["saved_model"] = os.path.getsize(os.path.join(folder, "saved_model.pb")) + _folder_bytes(
-            os.path.join(folder, "variables"))
+        sizes["saved_model"] += _folder_bytes(os.path.join(folder, "variables"))
     versions = {}
     for package in ("keras-resnet", "tensorflow", "keras", "ai-edge-litert", "tf2onnx", "onnxruntime", "onnx"):
         try:

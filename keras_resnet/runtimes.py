@@ -64,6 +64,7 @@ class KerasPredictor(Predictor):
         else:
             path = model.name
         super().__init__(path, manifest)
+        self.keras_model = model  # as loaded; `model` is its float32 logits copy that runs here
         self.model = logits_model(model)
         self.input_shape = tuple(self.model.input_shape[1:])
         self._function = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
