@@ -8,7 +8,7 @@ from keras_resnet.blocks import (
     preact_bottleneck_block,
     residual_add,
 )
-from keras_resnet import weights
+from keras_resnet import optimizers, weights
 from keras_resnet.layers import BatchNormalization, ZeroPadChannels
 from keras_resnet.models import (
     CIFAR_DEPTHS,

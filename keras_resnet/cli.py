@@ -136,7 +136,8 @@ def main(argv=None):
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate at a global batch of 256 (scaled linearly)")
     train.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=None)
-    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="not applied to BatchNorm and biases")
+    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay,
+                       help="on kernels only (not BatchNorm, not biases); SGD: L2 on the gradient, AdamW: decoupled")
     train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
     train.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
     train.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)

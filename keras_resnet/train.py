@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from keras_resnet import data as data_lib
 from keras_resnet import export as export_lib
+from keras_resnet import optimizers
 from keras_resnet.files import atomic_write, write_json
 from keras_resnet.models import MODELS
 
@@ -208,16 +209,9 @@ def _optimizer(config, steps_per_epoch):
             [int(total * 0.5), int(total * 0.75)], [lr, lr / 10, lr / 100],
         )
     if config.optimizer == "sgd":
-        optimizer = keras.optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.nesterov,
-                                         weight_decay=config.weight_decay or None)
-    else:
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
-    return optimizer
-
-
-def _exclude_from_decay(optimizer, model):
-    # No weight decay on BatchNorm's gamma/beta and on biases: every 1-D variable.
-    optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) == 1])
+        return optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.nesterov,
+                              weight_decay=config.weight_decay or None)
+    return optimizers.AdamW(schedule, weight_decay=config.weight_decay)
 
 
 def _default_recipe(config):
@@ -356,9 +350,7 @@ def train(config: TrainConfig) -> dict:
             model = keras.saving.load_model(os.path.join(run_dir, state["checkpoint"]))
         else:
             model = _build(config, info, size, strategy.num_replicas_in_sync)
-            optimizer = _optimizer(config, steps_per_epoch)
-            _exclude_from_decay(optimizer, model)
-            _compile(model, optimizer, config)
+            _compile(model, _optimizer(config, steps_per_epoch), config)
     if chief:
         write_json(os.path.join(run_dir, "config.json"), {**dataclasses.asdict(config), "classes": list(info.class_names),
                                                              "image_size": list(size), "recipe": _default_recipe(config)})
