@@ -20,7 +20,8 @@ import tensorflow as tf
 
 class _DecayKernelsOnly:
     def _use_weight_decay(self, variable):
-        return len(variable.shape) > 1
+        # A user's own `exclude_from_weight_decay` still applies on top.
+        return len(variable.shape) > 1 and super()._use_weight_decay(variable)
 
 
 @keras.saving.register_keras_serializable(package="keras_resnet")

@@ -124,6 +124,8 @@ def test_weight_decay_skips_1d_variables_and_survives_a_checkpoint(tmp_path, nam
     model = keras.Model(inputs, keras.layers.BatchNormalization(name="bn")(keras.layers.Dense(2, name="dense")(inputs)))
     model.compile(getattr(keras_resnet.optimizers, name)(0.1, weight_decay=0.5), "mse")
     model.save(tmp_path / "m.keras")
+    model.optimizer.exclude_from_weight_decay(var_names=["kernel"])  # a user's exclusion still counts
+    assert not model.optimizer._use_weight_decay(model.get_layer("dense").kernel)
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert type(loaded.optimizer) is getattr(keras_resnet.optimizers, name)
     decays = {v.path: loaded.optimizer._use_weight_decay(v) for v in loaded.trainable_variables}
