@@ -29,6 +29,7 @@ import matplotlib
 import tensorflow as tf
 
 from keras_resnet import data as data_lib
+from keras_resnet.files import write_json
 from keras_resnet.models import build
 from keras_resnet.train import TrainConfig, train
 
@@ -156,8 +157,7 @@ def main(argv=None):
     results = {"settings": {**vars(args), "data": data}, "final_errors_percent": final,
                "gradient_norms": norms,
                "wall_seconds": round(time.time() - started)}
-    with open(os.path.join(args.out, "results.json"), "w") as file:
-        json.dump(results, file, indent=2)
+    write_json(os.path.join(args.out, "results.json"), results)
     lines = ["| network | training error (%) | test error (%) |", "|---|---:|---:|"]
     lines += [f"| {name} | {row['train_error']:.2f} | {row['test_error']:.2f} |" for name, row in final.items()]
     with open(os.path.join(args.out, "results.md"), "w") as file:
