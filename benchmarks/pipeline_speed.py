@@ -1,7 +1,7 @@
 """Is the input pipeline ever the bottleneck? The CIFAR training pipeline alone against the
 training step alone, and training on the pipeline, measured in one process.
 
-1. pipeline alone: `keras_resnet.data.pipeline` (cached decoded images, shuffle, 4-pixel pad,
+1. pipeline alone: `keras_resnet.tools.data.pipeline` (cached decoded images, shuffle, 4-pixel pad,
    random crop, flip, batch), images/s over an epoch after the one that fills the cache;
 2. step alone: ResNet-20 training steps on one in-memory batch, repeated (no pipeline);
 3. both: training steps fed by the pipeline.
@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 import keras_resnet
-from keras_resnet import data as data_lib
+from keras_resnet.tools import data as data_lib
 
 
 def images_per_second(iterate, images):

@@ -12,7 +12,7 @@ while the deeper ResNet has the lower error. The script writes
                                             one learning rate suits every layer; a ResNet's stay even
     <out>/results.json, <out>/results.md    the final errors, the settings and the wall time
 
-Each network trains through `keras_resnet.train` in its own run folder (`<out>/runs/`), so a
+Each network trains through `keras_resnet.tools.train` in its own run folder (`<out>/runs/`), so a
 killed experiment resumes where it stopped when the same command runs again.
 
     python examples/degradation.py --data /path/to/cifar10 --epochs 12 --train-per-class 500 --test-per-class 200
@@ -28,10 +28,10 @@ import keras
 import matplotlib
 import tensorflow as tf
 
-from keras_resnet import data as data_lib
+from keras_resnet.tools import data as data_lib
 from keras_resnet.files import write_json
 from keras_resnet.models import build
-from keras_resnet.train import TrainConfig, train
+from keras_resnet.tools.train import TrainConfig, train
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -129,7 +129,8 @@ def main(argv=None):
     parser.add_argument("--precision", default="bfloat16")
     parser.add_argument("--gradient-depth", type=int, default=56, help="depth of the gradient-norm comparison")
     parser.add_argument("--out", default="docs/degradation")
-    parser.add_argument("--verbose", type=int, default=2)
+    parser.add_argument("--progress", dest="verbose", type=int, choices=(0, 1, 2), default=2,
+                        help="Keras' progress output: 0 none, 1 a progress bar, 2 a line per epoch")
     args = parser.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)

@@ -4,7 +4,7 @@
     python examples/distributed.py --strategy mirrored --cpu-replicas 2      # all GPUs; on a CPU, 2 logical devices
     python examples/distributed.py --strategy multi_worker --workers 2       # two local worker processes
 
-What changes between them is only the `tf.distribute` strategy; `keras_resnet.train` builds and
+What changes between them is only the `tf.distribute` strategy; `keras_resnet.tools.train` builds and
 compiles the model inside `strategy.scope()`, scales the learning rate with the global batch,
 and uses synchronized BatchNorm whenever there is more than one replica.
 
@@ -73,7 +73,7 @@ def main(argv=None):
     if args.cpu_replicas:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
-    from keras_resnet.train import TrainConfig, train
+    from keras_resnet.tools.train import TrainConfig, train
 
     out = os.path.join(args.out, args.strategy)
     metrics = train(TrainConfig(data=args.data, epochs=args.epochs, batch_size=args.batch_size, strategy=args.strategy,

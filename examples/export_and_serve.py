@@ -1,6 +1,6 @@
 """Train briefly, export every format, call each runtime, and build TF Serving's requests.
 
-1. Train ResNet-20 on the embedded digits for a few epochs (`keras_resnet.train`).
+1. Train ResNet-20 on the embedded digits for a few epochs (`keras_resnet.tools.train`).
 2. Export SavedModel, TFLite (float32, float16, dynamic, int8) and ONNX, each verified.
 3. Classify the same test images in every runtime and print the top-1 agreement.
 4. Write the exact requests TF Serving accepts for this SavedModel: the REST body
@@ -20,9 +20,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet import data as data_lib
-from keras_resnet import runtimes
-from keras_resnet.train import TrainConfig, train
+from keras_resnet.tools import data as data_lib
+from keras_resnet.tools import runtimes
+from keras_resnet.tools.train import TrainConfig, train
 
 
 def rest_body(images):

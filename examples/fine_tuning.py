@@ -16,7 +16,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_resnet import data as data_lib
+from keras_resnet.tools import data as data_lib
 from keras_resnet.models import build
 
 

@@ -3,14 +3,15 @@
 Each block takes a tensor and returns a tensor; layer names follow keras.applications
 (`{name}_1_conv`, `{name}_1_bn`, `{name}_1_relu`, ..., `{name}_0_conv` for the projection
 shortcut, `{name}_add`, `{name}_out`), because weight import and users' `get_layer` calls
-depend on them.
+depend on them. Tensors are channels-last unless `BlockConfig.data_format` says otherwise;
+the weights are the same in both layouts (Keras keeps conv kernels as HWIO either way).
 """
 
 import dataclasses
 
 from keras import layers
 
-from keras_resnet.layers import BatchNormalization, ZeroPadChannels
+from keras_resnet.layers import BatchNormalization, Conv2D, ZeroPadChannels
 
 # torchvision initialises every conv with kaiming_normal_(mode="fan_out", nonlinearity="relu").
 HE_NORMAL_FAN_OUT = {
@@ -44,6 +45,7 @@ class BlockConfig:
         width_per_group: bottleneck width per group; 64 per group is ResNet, 128 with one
             group is Wide ResNet-50-2.
         synchronized_bn: BatchNorm statistics over all replicas of a tf.distribute strategy.
+        data_format: "channels_last" (NHWC) or "channels_first" (NCHW), for every layer.
     """
 
     use_bias: bool = False
@@ -58,12 +60,27 @@ class BlockConfig:
     groups: int = 1
     width_per_group: int = 64
     synchronized_bn: bool = False
+    data_format: str = "channels_last"
+
+    @property
+    def channel_axis(self) -> int:
+        return 1 if self.data_format == "channels_first" else -1
+
+    @property
+    def conv_class(self):
+        """Keras' Conv2D channels-last; ours, which adds biases on the right axis, channels-first."""
+        return Conv2D if self.data_format == "channels_first" else layers.Conv2D
 
 
 DEFAULT_CONFIG = BlockConfig()
 
 
-def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name):
+def channels(x, config=DEFAULT_CONFIG) -> int:
+    """The channel count of a 4D tensor in `config`'s data format."""
+    return x.shape[config.channel_axis]
+
+
+def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name, config=DEFAULT_CONFIG):
     """A Conv2D named `{name}_conv` that pads like PyTorch.
 
     TensorFlow's "same" padding pads a strided conv on the bottom and right only, while
@@ -72,9 +89,9 @@ def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name):
     """
     padding = "same"
     if strides > 1 and kernel_size > 1:
-        x = layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
+        x = layers.ZeroPadding2D(kernel_size // 2, data_format=config.data_format, name=f"{name}_pad")(x)
         padding = "valid"
-    return layers.Conv2D(
+    return config.conv_class(
         filters,
         kernel_size,
         strides=strides,
@@ -82,13 +99,15 @@ def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name):
         groups=groups,
         use_bias=use_bias,
         kernel_initializer=HE_NORMAL_FAN_OUT,
+        data_format=config.data_format,
         name=f"{name}_conv",
     )(x)
 
 
 def batch_norm(x, *, name, config=DEFAULT_CONFIG, zero_gamma=False):
-    """BatchNormalization over channels (last axis), named `name`."""
+    """BatchNormalization over channels, named `name`."""
     return BatchNormalization(
+        axis=config.channel_axis,
         epsilon=config.bn_epsilon,
         momentum=config.bn_momentum,
         gamma_initializer="zeros" if zero_gamma else "ones",
@@ -103,19 +122,20 @@ def conv_bn(
 ):
     """Conv, BatchNorm and (unless `relu=False`) ReLU: `{name}_conv`, `{name}_bn`, `{name}_relu`."""
     use_bias = config.use_bias if use_bias is None else use_bias
-    x = conv(x, filters, kernel_size, strides=strides, groups=groups, use_bias=use_bias, name=name)
+    x = conv(x, filters, kernel_size, strides=strides, groups=groups, use_bias=use_bias, name=name, config=config)
     x = batch_norm(x, name=f"{name}_bn", config=config, zero_gamma=zero_gamma)
     if relu:
         x = layers.Activation("relu", name=f"{name}_relu")(x)
     return x
 
 
-def squeeze_excite(x, ratio, *, name):
+def squeeze_excite(x, ratio, *, name, config=DEFAULT_CONFIG):
     """Squeeze-and-excitation (Hu et al. 2018): rescale channels by a gate learned from their means."""
-    channels = x.shape[-1]
-    s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
-    s = layers.Conv2D(max(1, int(channels * ratio)), 1, activation="relu", name=f"{name}_se_reduce")(s)
-    s = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(s)
+    width, data_format = channels(x, config), config.data_format
+    s = layers.GlobalAveragePooling2D(data_format=data_format, keepdims=True, name=f"{name}_se_squeeze")(x)
+    s = config.conv_class(max(1, int(width * ratio)), 1, activation="relu", data_format=data_format,
+                          name=f"{name}_se_reduce")(s)
+    s = config.conv_class(width, 1, activation="sigmoid", data_format=data_format, name=f"{name}_se_expand")(s)
     return layers.Multiply(name=f"{name}_se_excite")([x, s])
 
 
@@ -128,22 +148,23 @@ def _shortcut(x, filters, strides, *, name, config, preact=None):
     """
     if config.plain:
         return None
-    in_channels = x.shape[-1]
+    in_channels = channels(x, config)
     if strides == 1 and in_channels == filters:
         return x
     if config.shortcut == "A" or (preact is not None and in_channels == filters):
         if strides > 1:
-            x = layers.MaxPooling2D(1, strides=strides, name=f"{name}_0_pool")(x)
+            x = layers.MaxPooling2D(1, strides=strides, data_format=config.data_format, name=f"{name}_0_pool")(x)
         if in_channels != filters:
             extra = filters - in_channels
-            x = ZeroPadChannels(extra // 2, extra - extra // 2, name=f"{name}_0_pad")(x)
+            x = ZeroPadChannels(extra // 2, extra - extra // 2, data_format=config.data_format, name=f"{name}_0_pad")(x)
         return x
     if preact is not None:
         x = preact
     if config.avg_down and strides > 1:
-        x = layers.AveragePooling2D(strides, strides=strides, padding="same", name=f"{name}_0_pool")(x)
+        x = layers.AveragePooling2D(strides, strides=strides, padding="same", data_format=config.data_format,
+                                    name=f"{name}_0_pool")(x)
         strides = 1
-    x = conv(x, filters, 1, strides=strides, use_bias=config.use_bias, name=f"{name}_0")
+    x = conv(x, filters, 1, strides=strides, use_bias=config.use_bias, name=f"{name}_0", config=config)
     if preact is None:
         x = batch_norm(x, name=f"{name}_0_bn", config=config)
     return x
@@ -180,7 +201,7 @@ def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0):
 def _merge(shortcut, residual, *, name, config, drop_rate, relu):
     """Ends a block: squeeze-excitation if asked, then the residual add (none if plain)."""
     if config.se_ratio:
-        residual = squeeze_excite(residual, config.se_ratio, name=name)
+        residual = squeeze_excite(residual, config.se_ratio, name=name, config=config)
     if shortcut is None:
         if relu:
             return layers.Activation("relu", name=f"{name}_out")(residual)
@@ -196,7 +217,7 @@ def basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DE
     """Two 3x3 convs and a shortcut (He et al. 2015, Fig. 2): ResNet-18/34 and the CIFAR nets.
 
     Args:
-        x: input tensor, channels last.
+        x: input tensor, in `config.data_format` (channels last by default).
         filters: output channels.
         strides: stride of the first conv (and of the shortcut).
         drop_rate: stochastic-depth rate of this block (0 adds no layer).
@@ -255,7 +276,7 @@ def preact_basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", co
     preact = _preactivate(x, name, config)
     shortcut = _shortcut(x, filters, strides, name=name, config=config, preact=preact)
     y = conv_bn(preact, filters, 3, strides=strides, use_bias=False, name=f"{name}_1", config=config)
-    y = conv(y, filters, 3, use_bias=config.use_bias, name=f"{name}_2")
+    y = conv(y, filters, 3, use_bias=config.use_bias, name=f"{name}_2", config=config)
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)
 
 
@@ -274,5 +295,5 @@ def preact_bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block
     shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config, preact=preact)
     y = conv_bn(preact, width, 1, use_bias=False, name=f"{name}_1", config=config)
     y = conv_bn(y, width, 3, strides=strides, groups=config.groups, use_bias=False, name=f"{name}_2", config=config)
-    y = conv(y, 4 * filters, 1, use_bias=config.use_bias, name=f"{name}_3")
+    y = conv(y, 4 * filters, 1, use_bias=config.use_bias, name=f"{name}_3", config=config)
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)

@@ -1,7 +1,6 @@
 """The two layers ResNets here need beyond Keras' own."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 
@@ -12,6 +11,7 @@ class ZeroPadChannels(keras.layers.Layer):
     Args:
         before: number of zero channels put before the input's channels.
         after: number of zero channels put after them.
+        data_format: "channels_last" (default) or "channels_first".
 
     Example:
         >>> x = keras.ops.ones((1, 2, 2, 16))
@@ -19,22 +19,26 @@ class ZeroPadChannels(keras.layers.Layer):
         (1, 2, 2, 32)
     """
 
-    def __init__(self, before: int, after: int, **kwargs):
+    def __init__(self, before: int, after: int, data_format: str = "channels_last", **kwargs):
         super().__init__(**kwargs)
         self.before = before
         self.after = after
+        self.data_format = data_format
+        self._axis = 1 if data_format == "channels_first" else 3
 
     def call(self, inputs):
-        return ops.pad(inputs, [[0, 0], [0, 0], [0, 0], [self.before, self.after]])
+        padding = [[0, 0]] * 4
+        padding[self._axis] = [self.before, self.after]
+        return ops.pad(inputs, padding)
 
     def compute_output_shape(self, input_shape):
-        channels = input_shape[-1]
-        if channels is not None:
-            channels += self.before + self.after
-        return (*input_shape[:-1], channels)
+        shape = list(input_shape)
+        if shape[self._axis] is not None:
+            shape[self._axis] += self.before + self.after
+        return tuple(shape)
 
     def get_config(self):
-        return {**super().get_config(), "before": self.before, "after": self.after}
+        return {**super().get_config(), "before": self.before, "after": self.after, "data_format": self.data_format}
 
 
 @keras.saving.register_keras_serializable(package="keras_resnet")
@@ -46,7 +50,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
     makes our ResNet-50 forward pass about 8% faster (benchmarks/forward_speed.py: 0.94x
     keras.applications' ResNet50 before, 1.03x after), more than v1.5's 6% more
     multiply-adds than keras.applications' v1 cost. Training, other
-    ranks, dtypes and backends take Keras' own path; the weights and outputs are the same.
+    ranks, dtypes, channels-first inputs and the other backends take Keras' own path; the
+    weights and outputs are the same. TensorFlow is imported only on its own backend.
     """
 
     def call(self, inputs, training=None, mask=None):
@@ -62,8 +67,29 @@ class BatchNormalization(keras.layers.BatchNormalization):
         )
         if not fusable:
             return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf  # the backend is TensorFlow: it is loaded already
+
         outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
             inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance,
             epsilon=self.epsilon, is_training=False,
         )
         return outputs
+
+
+@keras.saving.register_keras_serializable(package="keras_resnet")
+class Conv2D(keras.layers.Conv2D):
+    """Keras' Conv2D, whose bias lands on the channel axis channels-first on every backend.
+
+    On TensorFlow, Keras 3.15's `ops.add(outputs, bias)` turns a (1, C, 1, 1) bias into
+    `tf.nn.bias_add(..., "NHWC")` whenever the width equals the channel count, adding it along
+    the width: a channels-first ResNet-50 v1 (biased convs) at 32x32 was 10% off its
+    channels-last twin (tests/test_backends.py). The builders use this class for channels-first
+    convs only; the weights are Conv2D's.
+    """
+
+    def call(self, inputs):
+        if not (self.use_bias and self.data_format == "channels_first"):
+            return super().call(inputs)
+        outputs = self.convolution_op(inputs, self.kernel)
+        outputs = outputs + ops.reshape(self.bias, (1, self.filters, 1, 1))  # the backend's own add
+        return outputs if self.activation is None else self.activation(outputs)

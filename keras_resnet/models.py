@@ -1,14 +1,25 @@
-"""The ResNet family: one table from depth to blocks per stage, one builder for all of it."""
+"""The ResNet family: one table from depth to blocks per stage, one builder for all of it, and an
+explicit, registered builder per named model with keras.applications' signature."""
 
+__all__ = [
+    "CIFAR_DEPTHS", "IMAGENET_DEPTHS", "MODELS", "VARIANTS", "ResNet", "build", "feature_extractor", "load_model",
+    "recursion_limit", "register_model", "ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152", "ResNet200",
+    "ResNet20", "ResNet32", "ResNet44", "ResNet56", "ResNet110", "ResNet1202", "ResNeXt50_32x4d", "ResNeXt101_32x8d",
+    "ResNeXt101_64x4d", "WideResNet50_2", "WideResNet101_2",
+]
+
+import contextlib
 import dataclasses
+import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 from keras import layers
 
 from keras_resnet import blocks
+from keras_resnet import optimizers  # noqa: F401  (registers SGD and AdamW, which checkpoints hold, for load_model)
 from keras_resnet import weights as weights_lib
 from keras_resnet.preprocessing import ImagePreprocessing
 
@@ -48,13 +59,50 @@ BLOCKS = {
 }
 STEMS = ("imagenet", "cifar")
 POOLINGS = (None, "avg", "max")
+DATA_FORMATS = ("channels_last", "channels_first")
 
 
 def _fail(argument, value, accepted):
     raise ValueError(f"`{argument}` must be {accepted}; received {argument}={value!r}.")
 
 
-def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, options):
+@contextlib.contextmanager
+def recursion_limit(limit: int = 20_000):
+    """Raises Python's recursion limit to at least `limit` inside the block, then restores it.
+
+    Keras maps a Functional graph recursively, about three frames per layer: ResNet-1202's
+    4,212 layers overflow Python's default limit of 1,000 when Keras builds, loads or clones
+    it. The builders and `load_model` use this themselves.
+
+    Example:
+        >>> with recursion_limit():
+        ...     model = keras.models.clone_model(keras_resnet.ResNet1202())
+    """
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def load_model(path: "str | os.PathLike", **kwargs) -> keras.Model:
+    """`keras.saving.load_model` for keras_resnet's files: our layers and optimizers are
+    registered (this module imports them), and the deepest nets fit the recursion limit.
+
+    Example:
+        >>> model = keras_resnet.load_model("runs/resnet20-digits/last.keras")
+    """
+    with recursion_limit():
+        return keras.saving.load_model(path, **kwargs)
+
+
+def _check_flag(argument, value):
+    if not isinstance(value, bool):
+        _fail(argument, value, "True or False")
+
+
+def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options):
     if block not in ("basic", "bottleneck"):
         _fail("block", block, "'basic' or 'bottleneck'")
     if not stage_sizes or not all(isinstance(n, int) and n >= 1 for n in stage_sizes):
@@ -63,16 +111,23 @@ def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut
         _fail("variant", variant, f"one of {sorted(VARIANTS)}")
     if stem not in STEMS:
         _fail("stem", stem, f"one of {STEMS}")
-    if not isinstance(classes, int) or classes < 1:
+    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
         _fail("classes", classes, "an integer >= 1")
     if pooling not in POOLINGS:
         _fail("pooling", pooling, "None, 'avg' or 'max'")
+    if data_format not in DATA_FORMATS:
+        _fail("data_format", data_format, "None, 'channels_last' or 'channels_first'")
     if shortcut is not None and stem != "cifar":
         _fail("shortcut", shortcut, "None on ImageNet ResNets (shortcut options A/B are the CIFAR nets')")
     if shortcut not in (None, "A", "B"):
         _fail("shortcut", shortcut, "'A' (zero-padded identity) or 'B' (1x1 projection)")
     if variant == "v1d" and stem == "cifar":
         _fail("variant", variant, "'v1.5', 'v1' or 'v2' for CIFAR nets, which have no ImageNet stem to deepen")
+    for flag in ("include_top", "zero_init_residual", "plain", "synchronized_bn", "include_preprocessing"):
+        _check_flag(flag, options[flag])
+    if options["synchronized_bn"] and keras.backend.backend() != "tensorflow":
+        _fail("synchronized_bn", True, f"False on the {keras.backend.backend()!r} backend (Keras synchronises "
+              "BatchNorm statistics across replicas only under tf.distribute, on the 'tensorflow' backend)")
     se_ratio = options["se_ratio"]
     if se_ratio is not None and not (isinstance(se_ratio, (int, float)) and 0 < se_ratio <= 1):
         _fail("se_ratio", se_ratio, "None or a number in (0, 1]")
@@ -92,21 +147,25 @@ def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut
         _fail("zero_init_residual", True, "False with plain=True or variant='v2' (there is no last BatchNorm of a residual branch to zero)")
 
 
-def _model_input(input_tensor, input_shape, *, include_top, weights, default_size, min_size):
+def _model_input(input_tensor, input_shape, *, include_top, weights, default_size, min_size, data_format):
     """The Input layer and its shape checks, following keras.applications' conventions."""
+    channels_first = data_format == "channels_first"
     if input_shape is None:
         if input_tensor is not None:
             input_shape = tuple(input_tensor.shape[1:])
         else:
-            input_shape = (default_size, default_size, 3) if include_top else (None, None, 3)
+            size = (default_size, default_size) if include_top else (None, None)
+            input_shape = (3, *size) if channels_first else (*size, 3)
     input_shape = tuple(input_shape)
+    layout = "(channels, height, width), channels first" if channels_first else "(height, width, channels), channels last"
     if len(input_shape) != 3:
-        _fail("input_shape", input_shape, "(height, width, channels), channels last")
-    if input_shape[2] is None or input_shape[2] < 1:
+        _fail("input_shape", input_shape, layout)
+    channels, spatial = (input_shape[0], input_shape[1:]) if channels_first else (input_shape[2], input_shape[:2])
+    if channels is None or channels < 1:
         _fail("input_shape", input_shape, "a shape with a known channel count")
-    if weights is not None and input_shape[2] != 3:
+    if weights is not None and channels != 3:
         _fail("input_shape", input_shape, "a shape with 3 channels when `weights` is given (the weights take RGB)")
-    for size in input_shape[:2]:
+    for size in spatial:
         if size is not None and size < min_size:
             _fail("input_shape", input_shape, f"at least {min_size}x{min_size} pixels (the net's total stride) or None")
     if input_tensor is None:
@@ -120,21 +179,21 @@ def _stem(x, *, stem, variant, filters, config):
     """conv1 (and pool1 on ImageNet nets). Pre-activation nets leave conv1 un-normalised."""
     preact = variant == "v2"
     if stem == "cifar":
-        x = blocks.conv(x, filters, 3, use_bias=config.use_bias, name="conv1")
+        x = blocks.conv(x, filters, 3, use_bias=config.use_bias, name="conv1", config=config)
     elif variant == "v1d":
         # Three 3x3 convs replace the 7x7 (He et al. 2019; timm's conv1.0/.3/.6).
         x = blocks.conv_bn(x, filters // 2, 3, strides=2, name="conv1_1", config=config)
         x = blocks.conv_bn(x, filters // 2, 3, name="conv1_2", config=config)
-        x = blocks.conv(x, filters, 3, name="conv1_3")
+        x = blocks.conv(x, filters, 3, name="conv1_3", config=config)
     else:
-        x = blocks.conv(x, filters, 7, strides=2, use_bias=config.use_bias, name="conv1")
+        x = blocks.conv(x, filters, 7, strides=2, use_bias=config.use_bias, name="conv1", config=config)
     if not preact:
         x = blocks.batch_norm(x, name="conv1_bn", config=config)
         x = layers.Activation("relu", name="conv1_relu")(x)
     if stem == "imagenet":
         # Zero padding equals PyTorch's -inf padding here: inputs are >= 0 after the ReLU.
-        x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-        x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+        x = layers.ZeroPadding2D(1, data_format=config.data_format, name="pool1_pad")(x)
+        x = layers.MaxPooling2D(3, strides=2, data_format=config.data_format, name="pool1_pool")(x)
     return x
 
 
@@ -153,7 +212,7 @@ def ResNet(
     block: str,
     stage_sizes: Sequence[int],
     include_top: bool = True,
-    weights: str | None = None,
+    weights: "str | os.PathLike | weights_lib.PublishedWeights | None" = None,
     input_tensor=None,
     input_shape: tuple | None = None,
     pooling: str | None = None,
@@ -174,6 +233,7 @@ def ResNet(
     synchronized_bn: bool = False,
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
+    data_format: str | None = None,
 ) -> keras.Model:
     """Builds any ResNet as a Keras Functional model; every named depth is one call of this.
 
@@ -190,8 +250,8 @@ def ResNet(
             file's classifier does not fit `classes` (or `include_top=False`), the backbone
             is loaded and the classifier starts fresh, with a warning.
         input_tensor: optional tensor to build the model on.
-        input_shape: (height, width, channels); defaults to 224x224x3 (32x32x3 for CIFAR
-            nets) with the top, (None, None, 3) without.
+        input_shape: (height, width, channels), or (channels, height, width) channels first;
+            defaults to 224x224x3 (32x32x3 for CIFAR nets) with the top, any size without.
         pooling: without the top: None (the 4D feature map), "avg" or "max".
         classes: number of classes of the top.
         classifier_activation: activation of the top, e.g. "softmax" or None for logits.
@@ -212,12 +272,15 @@ def ResNet(
         width_per_group: bottleneck width per group (64: ResNet; 4 with groups=32:
             ResNeXt-50 32x4d; 128: Wide ResNet-50-2).
         plain: remove every shortcut (the paper's plain baseline).
-        synchronized_bn: synchronise BatchNorm statistics across replicas.
+        synchronized_bn: synchronise BatchNorm statistics across the replicas of a
+            tf.distribute strategy (TensorFlow backend only).
         include_preprocessing: the model takes raw RGB pixels in [0, 255] and applies
             `preprocess_input` itself (a layer named `preprocessing`), so exports take images
             as they come.
         preprocessing: the `preprocess_input` mode; defaults to the one the weights were
             trained with ("torch" for v1.5/v1d, "caffe" for v1, "tf" for v2).
+        data_format: "channels_last" (NHWC) or "channels_first" (NCHW); None follows
+            `keras.config.image_data_format()`. The weights are the same in both.
 
     Returns:
         A `keras.Model`.
@@ -227,141 +290,349 @@ def ResNet(
         >>> tiny.output_shape
         (None, 10)
     """
+    data_format = data_format or keras.config.image_data_format()
     options = dict(
-        zero_init_residual=zero_init_residual, drop_path_rate=drop_path_rate, se_ratio=se_ratio,
-        groups=groups, width_per_group=width_per_group, plain=plain,
+        include_top=include_top, zero_init_residual=zero_init_residual, drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio, groups=groups, width_per_group=width_per_group, plain=plain,
+        synchronized_bn=synchronized_bn, include_preprocessing=include_preprocessing,
     )
-    _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, options)
+    _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options)
     config = dataclasses.replace(
-        VARIANTS[variant], shortcut=shortcut or "B", synchronized_bn=synchronized_bn, **{
-            key: value for key, value in options.items() if key != "drop_path_rate"
-        }
+        VARIANTS[variant], shortcut=shortcut or "B", synchronized_bn=synchronized_bn, data_format=data_format,
+        zero_init_residual=zero_init_residual, se_ratio=se_ratio, groups=groups, width_per_group=width_per_group,
+        plain=plain,
     )
     preact = variant == "v2"
     stem_stride = 4 if stem == "imagenet" else 1
-    inputs = _model_input(
-        input_tensor, input_shape, include_top=include_top, weights=weights,
-        default_size=224 if stem == "imagenet" else 32,
-        min_size=stem_stride * 2 ** (len(stage_sizes) - 1),
-    )
-    x = inputs
-    if include_preprocessing:
-        mode = preprocessing or getattr(weights, "preprocessing", None) or VARIANT_PREPROCESSING[variant]
-        x = ImagePreprocessing(mode, name="preprocessing")(x)
-    x = _stem(x, stem=stem, variant=variant, filters=filters, config=config)
+    total_blocks = sum(stage_sizes)
+    with recursion_limit(20 * total_blocks + 1000):  # ResNet-1202: 4,212 layers
+        inputs = _model_input(
+            input_tensor, input_shape, include_top=include_top, weights=weights,
+            default_size=224 if stem == "imagenet" else 32,
+            min_size=stem_stride * 2 ** (len(stage_sizes) - 1), data_format=data_format,
+        )
+        x = inputs
+        if include_preprocessing:
+            mode = preprocessing or getattr(weights, "preprocessing", None) or VARIANT_PREPROCESSING[variant]
+            x = ImagePreprocessing(mode, data_format=data_format, name="preprocessing")(x)
+        x = _stem(x, stem=stem, variant=variant, filters=filters, config=config)
 
-    block_fn = BLOCKS[block, preact]
-    total_blocks, index = sum(stage_sizes), 0
-    # Keras maps a Functional graph recursively, about one frame per layer: ResNet-1202's
-    # 4,212 layers overflow Python's default limit of 1,000. Raised, never lowered, so that
-    # saving and loading the model in this process work too.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20 * total_blocks + 1000))
-    for stage, num_blocks in enumerate(stage_sizes):
-        for i in range(num_blocks):
-            if preact:
-                # keras.applications' ResNetV2 strides in the last block of every stage
-                # but the last, where the stride-1 identity shortcut is a subsample.
-                strides = 2 if i == num_blocks - 1 and stage < len(stage_sizes) - 1 else 1
-            else:
-                strides = 2 if i == 0 and stage > 0 else 1
-            x = block_fn(
-                x, filters * 2**stage, strides=strides,
-                drop_rate=drop_path_rate * index / max(total_blocks - 1, 1),
-                name=f"conv{stage + 2}_block{i + 1}", config=config,
-            )
-            index += 1
-    if preact:
-        x = blocks.batch_norm(x, name="post_bn", config=config)
-        x = layers.Activation("relu", name="post_relu")(x)
+        block_fn = BLOCKS[block, preact]
+        index = 0
+        for stage, num_blocks in enumerate(stage_sizes):
+            for i in range(num_blocks):
+                if preact:
+                    # keras.applications' ResNetV2 strides in the last block of every stage
+                    # but the last, where the stride-1 identity shortcut is a subsample.
+                    strides = 2 if i == num_blocks - 1 and stage < len(stage_sizes) - 1 else 1
+                else:
+                    strides = 2 if i == 0 and stage > 0 else 1
+                x = block_fn(
+                    x, filters * 2**stage, strides=strides,
+                    drop_rate=drop_path_rate * index / max(total_blocks - 1, 1),
+                    name=f"conv{stage + 2}_block{i + 1}", config=config,
+                )
+                index += 1
+        if preact:
+            x = blocks.batch_norm(x, name="post_bn", config=config)
+            x = layers.Activation("relu", name="post_relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, dtype=_head_dtype(), name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+        if include_top:
+            x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
+            x = layers.Dense(classes, activation=classifier_activation, dtype=_head_dtype(), name="predictions")(x)
+        elif pooling == "avg":
+            x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
+        elif pooling == "max":
+            x = layers.GlobalMaxPooling2D(data_format=data_format, name="max_pool")(x)
 
-    if input_tensor is not None:
-        sources = keras.utils.get_source_inputs(input_tensor)
-        inputs = sources[0] if len(sources) == 1 else sources
-    model = keras.Model(inputs, x, name=name)
+        if input_tensor is not None:
+            sources = keras.utils.get_source_inputs(input_tensor)
+            inputs = sources[0] if len(sources) == 1 else sources
+        model = keras.Model(inputs, x, name=name)
     if weights is not None:
         weights_lib.load_weights(model, weights)
     return model
 
 
-def _named_builder(model_name, block, stage_sizes, *, stem="imagenet", classes=1000, about="", **bound):
-    """One public builder (ResNet50, ResNet20, ...) with keras.applications' signature."""
+# --- the named models -------------------------------------------------------------------------
 
-    def builder(
-        include_top: bool = True,
-        weights: str | None = None,
-        input_tensor=None,
-        input_shape: tuple | None = None,
-        pooling: str | None = None,
-        classes: int = classes,
-        classifier_activation="softmax",
-        name: str | None = None,
-        **options,
-    ) -> keras.Model:
-        if stem == "cifar":
-            options.setdefault("shortcut", "A")
-        for key, value in bound.items():
-            if options.get(key, value) != value:
-                _fail(key, options[key], f"{value!r} for {model_name} (use ResNet() for other settings)")
-        variant = options.get("variant", "v1.5")
-        if weights_lib.is_published_name(weights):
-            weights = weights_lib.published(model_name, weights, variant)
-        return ResNet(
-            block, stage_sizes, include_top, weights, input_tensor, input_shape, pooling,
-            classes, classifier_activation,
-            name or model_name + {"v2": "v2", "v1d": "d"}.get(variant, ""),
-            stem=stem, filters=16 if stem == "cifar" else 64, **{**bound, **options},
-        )
 
-    builder.__name__ = builder.__qualname__ = _public_name(model_name)
-    builder.default_size = 32 if stem == "cifar" else 224
-    builder.__doc__ = f"""{about}
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """What a named model binds: its block, stage sizes, stem and fixed options."""
 
-    Same arguments as keras.applications' ResNet50, plus keyword-only options of
-    `keras_resnet.ResNet` (variant, zero_init_residual, drop_path_rate, se_ratio, groups,
-    width_per_group, plain, synchronized_bn{", shortcut" if stem == "cifar" else ""}).
+    name: str
+    block: str
+    stage_sizes: tuple
+    stem: str = "imagenet"
+    bound: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def default_size(self) -> int:
+        return 32 if self.stem == "cifar" else 224
+
+
+MODELS: dict[str, Callable[..., keras.Model]] = {}
+SPECS: dict[str, ModelSpec] = {}
+
+_DOCSTRING = """{about}
+
+    keras.applications' arguments, then keyword-only options; `keras_resnet.ResNet` documents
+    each option in full.
+
+    Args:
+        include_top: end with global average pooling and a `classes`-way classifier.
+        weights: None (random), a file (`.safetensors` in torchvision/timm names,
+            `.weights.h5`, `.keras`, keras.applications' `.h5`), or published weights:
+            {published}.
+        input_tensor: optional Keras tensor to build the model on.
+        input_shape: (height, width, 3), or (3, height, width) channels first; default
+            {size}x{size} with the top, any size without.
+        pooling: without the top: None, "avg" or "max".
+        classes: number of classes of the top (default {classes}).
+        classifier_activation: "softmax" by default; None for logits.
+        name: the model's name (default "{model_name}", with "v2" or "d" for those variants).
+        variant: "v1.5" (torchvision), {variants}.
+        zero_init_residual: start every residual branch's last BatchNorm gamma at 0.
+        drop_path_rate: stochastic depth rate at the last block (rising from 0).
+        se_ratio: squeeze-and-excitation reduction ratio, e.g. 1/16; None for none.
+        plain: remove every shortcut (the paper's plain baseline).
+        synchronized_bn: BatchNorm statistics over all replicas (TensorFlow backend).
+        include_preprocessing: take raw 0-255 RGB pixels and normalise inside the model.
+        preprocessing: that normalisation's mode (default: the weights' own).
+        data_format: "channels_last" or "channels_first"; None: Keras' image data format.{extra}
+
+    Returns:
+        A Functional `keras.Model`.
 
     Example:
-        >>> model = keras_resnet.{builder.__name__}(classes=10)
+        >>> model = keras_resnet.{builder}(classes=10)
     """
-    return builder
 
 
-def _public_name(model_name):
-    name = re.sub(r"^resnet", "ResNet", model_name)
-    name = re.sub(r"^resnext", "ResNeXt", name)
-    return re.sub(r"^wide_resnet", "WideResNet", name)
+def register_model(name: str, block: str, stage_sizes: Sequence[int], *, about: str, stem: str = "imagenet",
+                   extra: str = "", **bound):
+    """Registers a named builder in `MODELS` (timm's `@register_model`) and gives it the shared docstring."""
+
+    def register(builder):
+        spec = ModelSpec(name, block, tuple(stage_sizes), stem, bound)
+        variants = '"v1" (keras.applications), "v2" (pre-activation)' + ("" if stem == "cifar" else ', "v1d" (ResNet-D)')
+        published = [f'"{tag}"' for tag in weights_lib.published_tags(name)]
+        builder.__doc__ = _DOCSTRING.format(
+            about=about, published=", ".join(['"imagenet"', *published]) if published else "none yet",
+            size=spec.default_size, classes=10 if stem == "cifar" else 1000, model_name=name, variants=variants,
+            extra=extra, builder=builder.__name__,
+        )
+        builder.default_size = spec.default_size
+        MODELS[name], SPECS[name] = builder, spec
+        return builder
+
+    return register
 
 
-MODELS = {}
-for _depth, (_block, _sizes) in IMAGENET_DEPTHS.items():
-    MODELS[f"resnet{_depth}"] = _named_builder(
-        f"resnet{_depth}", _block, _sizes,
-        about=f"ResNet-{_depth} for ImageNet-sized inputs ({_block} blocks {_sizes}).",
-    )
-for _depth, _n in CIFAR_DEPTHS.items():
-    MODELS[f"resnet{_depth}"] = _named_builder(
-        f"resnet{_depth}", "basic", (_n, _n, _n), stem="cifar", classes=10,
-        about=f"ResNet-{_depth} for 32x32 CIFAR images (He et al. 2015, sec. 4.2: 3 stages of {_n} basic blocks).",
-    )
-for _model_name, _depth, _groups, _width in [
-    ("resnext50_32x4d", 50, 32, 4),
-    ("resnext101_32x8d", 101, 32, 8),
-    ("resnext101_64x4d", 101, 64, 4),
-    ("wide_resnet50_2", 50, 1, 128),
-    ("wide_resnet101_2", 101, 1, 128),
-]:
-    MODELS[_model_name] = _named_builder(
-        _model_name, *IMAGENET_DEPTHS[_depth], groups=_groups, width_per_group=_width,
-        about=f"torchvision's {_model_name}: ResNet-{_depth} with groups={_groups}, width_per_group={_width}.",
-    )
+def _named(model_name: str, arguments: dict) -> keras.Model:
+    """Builds the registered `model_name` from its builder's arguments."""
+    spec = SPECS[model_name]
+    options = dict(arguments)
+    if weights_lib.is_published_name(options["weights"]):
+        options["weights"] = weights_lib.published(model_name, options["weights"], options["variant"])
+    options["name"] = options["name"] or model_name + {"v2": "v2", "v1d": "d"}.get(options["variant"], "")
+    return ResNet(spec.block, spec.stage_sizes, stem=spec.stem, filters=16 if spec.stem == "cifar" else 64,
+                  **spec.bound, **options)
+
+
+_GROUPS_DOC = """
+        groups: groups of the bottleneck's 3x3 conv (32 with width_per_group=4: ResNeXt-50 32x4d).
+        width_per_group: bottleneck width per group (64: ResNet; 128: Wide ResNet)."""
+_SHORTCUT_DOC = """
+        shortcut: "A" (zero-padded identity, the paper's CIFAR nets, no parameters) or "B" (1x1 projection)."""
+
+
+def _imagenet(depth, *, extra="", **bound):
+    block, sizes = IMAGENET_DEPTHS[depth]
+    return register_model(f"resnet{depth}", block, sizes, extra=extra, **bound,
+                          about=f"ResNet-{depth} for ImageNet-sized inputs ({block} blocks {sizes}; He et al. 2015).")
+
+
+def _cifar(depth):
+    n = CIFAR_DEPTHS[depth]
+    return register_model(f"resnet{depth}", "basic", (n, n, n), stem="cifar", extra=_SHORTCUT_DOC,
+                          about=f"ResNet-{depth} for 32x32 CIFAR images (He et al. 2015, sec. 4.2: 3 stages of {n} basic blocks).")
+
+
+def _wide(model_name, depth, groups, width):
+    return register_model(model_name, *IMAGENET_DEPTHS[depth], groups=groups, width_per_group=width,
+                          about=f"torchvision's {model_name}: ResNet-{depth} with groups={groups}, width_per_group={width}.")
+
+
+@_imagenet(18)
+def ResNet18(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
+             se_ratio: float | None = None, plain: bool = False, synchronized_bn: bool = False,
+             include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet18", locals())
+
+
+@_imagenet(34)
+def ResNet34(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
+             se_ratio: float | None = None, plain: bool = False, synchronized_bn: bool = False,
+             include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet34", locals())
+
+
+@_imagenet(50, extra=_GROUPS_DOC)
+def ResNet50(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
+             se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
+             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet50", locals())
+
+
+@_imagenet(101, extra=_GROUPS_DOC)
+def ResNet101(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+              pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
+              *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
+              se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
+              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+              data_format: str | None = None) -> keras.Model:
+    return _named("resnet101", locals())
+
+
+@_imagenet(152, extra=_GROUPS_DOC)
+def ResNet152(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+              pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
+              *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
+              se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
+              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+              data_format: str | None = None) -> keras.Model:
+    return _named("resnet152", locals())
+
+
+@_imagenet(200, extra=_GROUPS_DOC)
+def ResNet200(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+              pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
+              *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
+              se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
+              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+              data_format: str | None = None) -> keras.Model:
+    return _named("resnet200", locals())
+
+
+@_cifar(20)
+def ResNet20(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
+             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet20", locals())
+
+
+@_cifar(32)
+def ResNet32(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
+             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet32", locals())
+
+
+@_cifar(44)
+def ResNet44(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
+             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet44", locals())
+
+
+@_cifar(56)
+def ResNet56(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
+             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
+             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+             data_format: str | None = None) -> keras.Model:
+    return _named("resnet56", locals())
+
+
+@_cifar(110)
+def ResNet110(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+              pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
+              *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
+              drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+              data_format: str | None = None) -> keras.Model:
+    return _named("resnet110", locals())
+
+
+@_cifar(1202)
+def ResNet1202(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+               pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
+               *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
+               drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+               synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
+               data_format: str | None = None) -> keras.Model:
+    return _named("resnet1202", locals())
+
+
+@_wide("resnext50_32x4d", 50, 32, 4)
+def ResNeXt50_32x4d(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+                    pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
+                    name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
+                    drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+                    synchronized_bn: bool = False, include_preprocessing: bool = False,
+                    preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+    return _named("resnext50_32x4d", locals())
+
+
+@_wide("resnext101_32x8d", 101, 32, 8)
+def ResNeXt101_32x8d(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+                     pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
+                     name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
+                     drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+                     synchronized_bn: bool = False, include_preprocessing: bool = False,
+                     preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+    return _named("resnext101_32x8d", locals())
+
+
+@_wide("resnext101_64x4d", 101, 64, 4)
+def ResNeXt101_64x4d(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+                     pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
+                     name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
+                     drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+                     synchronized_bn: bool = False, include_preprocessing: bool = False,
+                     preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+    return _named("resnext101_64x4d", locals())
+
+
+@_wide("wide_resnet50_2", 50, 1, 128)
+def WideResNet50_2(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+                   pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
+                   name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
+                   drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+                   synchronized_bn: bool = False, include_preprocessing: bool = False,
+                   preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+    return _named("wide_resnet50_2", locals())
+
+
+@_wide("wide_resnet101_2", 101, 1, 128)
+def WideResNet101_2(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
+                    pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
+                    name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
+                    drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
+                    synchronized_bn: bool = False, include_preprocessing: bool = False,
+                    preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+    return _named("wide_resnet101_2", locals())
 
 
 def build(model_name: str, **kwargs) -> keras.Model:
@@ -406,22 +677,3 @@ def feature_extractor(model: keras.Model) -> keras.Model:
             layer_name = "post_relu" if is_last else f"conv{stage}_block{index}_preact_relu"
         outputs[f"C{stage}"] = model.get_layer(layer_name).output
     return keras.Model(model.input, outputs, name=f"{model.name}_features")
-
-# The public builders, one per named model.
-ResNet18 = MODELS["resnet18"]
-ResNet34 = MODELS["resnet34"]
-ResNet50 = MODELS["resnet50"]
-ResNet101 = MODELS["resnet101"]
-ResNet152 = MODELS["resnet152"]
-ResNet200 = MODELS["resnet200"]
-ResNet20 = MODELS["resnet20"]
-ResNet32 = MODELS["resnet32"]
-ResNet44 = MODELS["resnet44"]
-ResNet56 = MODELS["resnet56"]
-ResNet110 = MODELS["resnet110"]
-ResNet1202 = MODELS["resnet1202"]
-ResNeXt50_32x4d = MODELS["resnext50_32x4d"]
-ResNeXt101_32x8d = MODELS["resnext101_32x8d"]
-ResNeXt101_64x4d = MODELS["resnext101_64x4d"]
-WideResNet50_2 = MODELS["wide_resnet50_2"]
-WideResNet101_2 = MODELS["wide_resnet101_2"]

@@ -15,7 +15,6 @@ Both are registered, so `keras.saving.load_model` restores them after `import ke
 """
 
 import keras
-import tensorflow as tf
 
 
 class _DecayKernelsOnly:
@@ -37,7 +36,7 @@ class SGD(_DecayKernelsOnly, keras.optimizers.SGD):
 
     def update_step(self, gradient, variable, learning_rate):
         if self.weight_decay is not None and self._use_weight_decay(variable):
-            gradient = gradient + tf.cast(self.weight_decay, variable.dtype) * variable
+            gradient = gradient + keras.ops.cast(self.weight_decay, variable.dtype) * variable
         super().update_step(gradient, variable, learning_rate)
 
 

@@ -27,13 +27,23 @@ def _check_mode(mode):
         raise ValueError(f"`mode` must be one of {list(MODES)}; received mode={mode!r}.")
 
 
-def preprocess_input(x, mode: str = "torch"):
-    """Turns RGB pixels in [0, 255] (channels last) into what the weights were trained on.
+def _check_data_format(data_format):
+    data_format = data_format or keras.config.image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"`data_format` must be 'channels_last', 'channels_first' or None; received data_format={data_format!r}.")
+    return data_format
+
+
+def preprocess_input(x, mode: str = "torch", data_format: str | None = None):
+    """Turns RGB pixels in [0, 255] into what the weights were trained on.
 
     Args:
-        x: images, shape (..., height, width, 3), RGB in [0, 255]; any int or float dtype.
+        x: images, shape (..., height, width, 3) or, channels first, (..., 3, height, width);
+            RGB in [0, 255]; any int or float dtype.
         mode: "torch" (torchvision and timm weights), "caffe" (keras.applications
             ResNet50/101/152) or "tf" (keras.applications ResNetV2).
+        data_format: "channels_last", "channels_first", or None for
+            `keras.config.image_data_format()`, as keras.applications' `preprocess_input`.
 
     Returns:
         A float32 tensor of the same shape.
@@ -42,13 +52,16 @@ def preprocess_input(x, mode: str = "torch"):
         >>> preprocess_input(np.full((1, 1, 3), 255.0), mode="tf")  # -> all ones
     """
     _check_mode(mode)
+    data_format = _check_data_format(data_format)
     x = ops.cast(x, "float32")
-    if x.shape[-1] != 3:
-        raise ValueError(f"`x` must have 3 (RGB) channels last; received shape {tuple(x.shape)}.")
+    axis = -3 if data_format == "channels_first" else -1
+    if len(x.shape) < 3 or x.shape[axis] != 3:
+        raise ValueError(f"`x` must have 3 (RGB) channels {data_format.replace('_', ' ')}; received shape {tuple(x.shape)}.")
+    shape = (3, 1, 1) if data_format == "channels_first" else (3,)
     if mode == "torch":
-        return (x - _TORCH_MEAN.astype("float32")) / _TORCH_STD.astype("float32")
+        return (x - _TORCH_MEAN.reshape(shape).astype("float32")) / _TORCH_STD.reshape(shape).astype("float32")
     if mode == "caffe":
-        return ops.flip(x, axis=-1) - _CAFFE_MEAN_BGR.astype("float32")
+        return ops.flip(x, axis=axis) - _CAFFE_MEAN_BGR.reshape(shape).astype("float32")
     return x / 127.5 - 1.0
 
 
@@ -60,19 +73,20 @@ class ImagePreprocessing(keras.layers.Layer):
         >>> layer = ImagePreprocessing("torch")
     """
 
-    def __init__(self, mode: str = "torch", **kwargs):
+    def __init__(self, mode: str = "torch", data_format: str = "channels_last", **kwargs):
         super().__init__(**kwargs)
         _check_mode(mode)
         self.mode = mode
+        self.data_format = _check_data_format(data_format)
 
     def call(self, inputs):
-        return ops.cast(preprocess_input(inputs, self.mode), self.compute_dtype)
+        return ops.cast(preprocess_input(inputs, self.mode, self.data_format), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
+        return {**super().get_config(), "mode": self.mode, "data_format": self.data_format}
 
 
 @functools.cache

@@ -317,6 +317,11 @@ class PublishedWeights:
         variant: the variant the weights are for.
         preprocessing: the `preprocess_input` mode they were trained with.
         top1: ImageNet-1k top-1 accuracy reported by the publisher, in percent.
+        input_size, crop_pct, interpolation: the evaluation transform `top1` was measured
+            with: resize the shorter side to `floor(input_size / crop_pct)` (antialiased, with
+            this interpolation), then center-crop `input_size` (torchvision's
+            `Resize` + `CenterCrop`; timm's `crop_pct`). torchvision's V1 weights: 256 -> 224
+            (0.875), V2: 232 -> 224 (0.965), both bilinear.
     """
 
     url: str
@@ -326,6 +331,9 @@ class PublishedWeights:
     top1: float | None = None
     notop_url: str | None = None
     notop_hash: str | None = None
+    input_size: int = 224
+    crop_pct: float = 0.875
+    interpolation: str = "bilinear"
 
 
 def _hub(timm_name):
@@ -345,7 +353,9 @@ _KERAS_MD5 = {
 
 # (model name, weights name) -> PublishedWeights. torchvision's weights are read from timm's
 # safetensors copies on the Hugging Face hub (timm's `*.tv_in1k` / `*.tv2_in1k` are
-# torchvision's IMAGENET1K_V1 / _V2), since torchvision itself publishes pickles.
+# torchvision's IMAGENET1K_V1 / _V2), since torchvision itself publishes pickles. Evaluation
+# transforms: torchvision/models/resnet.py's `ImageClassification(crop_size, resize_size)` and
+# timm/models/resnet.py's `default_cfgs` (input_size, crop_pct, interpolation).
 PUBLISHED: dict[tuple[str, str], PublishedWeights] = {}
 for _name, _v1, _v2 in [
     ("resnet18", 69.758, None), ("resnet34", 73.314, None), ("resnet50", 76.130, 80.858),
@@ -355,11 +365,19 @@ for _name, _v1, _v2 in [
 ]:
     PUBLISHED[_name, "torchvision:IMAGENET1K_V1"] = PublishedWeights(_hub(f"{_name}.tv_in1k"), None, "v1.5", "torch", _v1)
     if _v2:
-        PUBLISHED[_name, "torchvision:IMAGENET1K_V2"] = PublishedWeights(_hub(f"{_name}.tv2_in1k"), None, "v1.5", "torch", _v2)
+        PUBLISHED[_name, "torchvision:IMAGENET1K_V2"] = PublishedWeights(
+            _hub(f"{_name}.tv2_in1k"), None, "v1.5", "torch", _v2, crop_pct=0.965)
+# Trained with torchvision's new recipe (pytorch/vision#5935), so evaluated 232 -> 224 although it is "V1".
+PUBLISHED["resnext101_64x4d", "torchvision:IMAGENET1K_V1"] = PublishedWeights(
+    _hub("resnext101_64x4d.tv_in1k"), None, "v1.5", "torch", 83.246, crop_pct=0.965)
 for _name, _top1 in [("resnet18", 71.49), ("resnet34", 75.03), ("resnet50", 80.38), ("resnet101", 81.93), ("resnet152", 82.73)]:
-    PUBLISHED[_name, "timm:a1_in1k"] = PublishedWeights(_hub(f"{_name}.a1_in1k"), None, "v1.5", "torch", _top1)
-for _name, _top1 in [("resnet18", 73.67), ("resnet34", 77.11), ("resnet50", 80.53), ("resnet101", 82.31), ("resnet152", 83.13)]:
-    PUBLISHED[_name, "timm:ra2_in1k"] = PublishedWeights(_hub(f"{_name}d.ra2_in1k"), None, "v1d", "torch", _top1)
+    PUBLISHED[_name, "timm:a1_in1k"] = PublishedWeights(_hub(f"{_name}.a1_in1k"), None, "v1.5", "torch", _top1,
+                                                        crop_pct=0.95, interpolation="bicubic")
+for _name, _top1, _size, _crop in [("resnet18", 73.67, 224, 0.875), ("resnet34", 77.11, 224, 0.875),
+                                   ("resnet50", 80.53, 224, 0.875), ("resnet101", 82.31, 256, 0.95),
+                                   ("resnet152", 83.13, 256, 0.95)]:
+    PUBLISHED[_name, "timm:ra2_in1k"] = PublishedWeights(_hub(f"{_name}d.ra2_in1k"), None, "v1d", "torch", _top1,
+                                                         input_size=_size, crop_pct=_crop, interpolation="bicubic")
 for _name, (_top, _notop) in _KERAS_MD5.items():
     _file = f"{_name}_weights_tf_dim_ordering_tf_kernels"
     PUBLISHED[_name.removesuffix("v2"), f"keras:imagenet{'v2' if _name.endswith('v2') else ''}"] = PublishedWeights(
@@ -376,6 +394,11 @@ _DEFAULT_FOR_VARIANT = {
 }
 
 
+def published_tags(model_name: str) -> list[str]:
+    """The published weights names of `model_name`, e.g. ["keras:imagenet", "torchvision:IMAGENET1K_V1", ...]."""
+    return sorted(tag for name, tag in PUBLISHED if name == model_name)
+
+
 def is_published_name(weights) -> bool:
     """Whether `weights` names published weights ("imagenet", "source:tag") rather than a file."""
     return isinstance(weights, str) and not os.path.exists(weights) and (
@@ -390,7 +413,7 @@ def published(model_name: str, weights: str, variant: str) -> PublishedWeights:
             if (model_name, tag) in PUBLISHED:
                 weights = tag
                 break
-    available = sorted(tag for name, tag in PUBLISHED if name == model_name)
+    available = published_tags(model_name)
     spec = PUBLISHED.get((model_name, weights))
     if spec is None:
         raise ValueError(

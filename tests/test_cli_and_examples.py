@@ -8,7 +8,7 @@ from examples import residual_block
 
 def test_models_command_prints_counts_and_macs():
     result = subprocess.run(
-        [sys.executable, "-m", "keras_resnet.cli", "models", "resnet18", "resnet20"],
+        [sys.executable, "-m", "keras_resnet.tools.cli", "models", "resnet18", "resnet20"],
         capture_output=True, text=True, check=True,
     )
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
@@ -17,7 +17,7 @@ def test_models_command_prints_counts_and_macs():
 
 
 def test_models_command_rejects_unknown_names():
-    result = subprocess.run([sys.executable, "-m", "keras_resnet.cli", "models", "resnet51"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "keras_resnet.tools.cli", "models", "resnet51"], capture_output=True, text=True)
     assert result.returncode == 2 and "unknown model names ['resnet51']" in result.stderr
 
 

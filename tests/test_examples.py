@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_degradation_experiment_smoke(tmp_path):
     results = degradation.main(["--data", "digits", "--epochs", "1", "--depths", "20", "--gradient-depth", "20",
-                                "--precision", "float32", "--out", str(tmp_path), "--verbose", "0"])
+                                "--precision", "float32", "--out", str(tmp_path), "--progress", "0"])
     assert sorted(results["final_errors_percent"]) == ["plain-20", "resnet-20"]
     for name in ("plain.png", "resnet.png", "gradient_norms.png"):
         assert (tmp_path / name).stat().st_size > 5000, name

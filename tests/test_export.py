@@ -13,10 +13,10 @@ from helpers import randomise_vectors
 from PIL import Image
 
 import keras_resnet
-from keras_resnet import export as export_lib
-from keras_resnet import runtimes
-from keras_resnet.export import export
-from keras_resnet.predict import predict
+from keras_resnet.tools import export as export_lib
+from keras_resnet.tools import runtimes
+from keras_resnet.tools.export import export
+from keras_resnet.tools.predict import predict
 
 SIZE, CLASSES = 16, 5
 NAMES = ["ant", "bee", "cat", "dog", "eel"]
@@ -187,7 +187,7 @@ def test_export_and_predict_commands(exported, tmp_path):
     model, _, _ = exported
     model.save(tmp_path / "tiny.keras")
     Image.fromarray(pixels(1, seed=9)[0].astype("uint8")).save(tmp_path / "good.png")
-    command = [sys.executable, "-m", "keras_resnet.cli"]
+    command = [sys.executable, "-m", "keras_resnet.tools.cli"]
     result = subprocess.run(command + ["export", str(tmp_path / "tiny.keras"), "--out", str(tmp_path / "out"),
                                        "--formats", "saved_model,tflite_float32"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -203,7 +203,7 @@ def test_export_and_predict_commands(exported, tmp_path):
 
 
 def test_benchmark_measures_every_runtime_side_by_side():
-    from keras_resnet.benchmark import RUNTIMES, benchmark, format_table
+    from keras_resnet.tools.benchmark import RUNTIMES, benchmark, format_table
 
     rows = benchmark(tiny(), batch_size=4, rounds=1, latency_calls=2)
     assert [row["runtime"] for row in rows] == list(RUNTIMES)

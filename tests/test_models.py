@@ -196,8 +196,6 @@ def test_preact_blocks_match_keras_v2_layout():
     (dict(se_ratio=1.5), "se_ratio", "1.5"),
     (dict(drop_path_rate=1.0), "drop_path_rate", "1.0"),
     (dict(drop_path_rate=-0.1), "drop_path_rate", "-0.1"),
-    (dict(shortcut="A"), "shortcut", "'A'"),
-    (dict(groups=32, width_per_group=4), "groups", "(32, 4)"),
     (dict(input_shape=(16, 16, 3)), "input_shape", "(16, 16, 3)"),
     (dict(input_shape=(32, 32)), "input_shape", "(32, 32)"),
     (dict(input_shape=(32, 32, 1), weights="w.weights.h5"), "input_shape", "(32, 32, 1)"),
@@ -223,8 +221,15 @@ def test_bad_names_blocks_and_cifar_options():
         keras_resnet.ResNet20(variant="v1d")
     with pytest.raises(ValueError, match=r"`input_shape` must be at least 4x4.*received input_shape=\(2, 2, 3\)"):
         keras_resnet.ResNet20(input_shape=(2, 2, 3))
-    with pytest.raises(ValueError, match="`groups` must be 32 for resnext50_32x4d"):
+    with pytest.raises(ValueError, match=r"`groups` must be groups=1 and width_per_group=64 with basic blocks.*received groups=\(32, 4\)"):
+        ResNet("basic", (1, 1, 1, 1), groups=32, width_per_group=4)
+    with pytest.raises(ValueError, match="`shortcut` must be None on ImageNet ResNets.*received shortcut='A'"):
+        ResNet("basic", (1, 1, 1, 1), shortcut="A")
+    # Named builders list their options: what a model fixes is not one of them.
+    with pytest.raises(TypeError, match="unexpected keyword argument 'groups'"):
         keras_resnet.ResNeXt50_32x4d(groups=8)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'shortcut'"):
+        keras_resnet.ResNet18(shortcut="A")
 
 
 def test_weights_from_a_keras_file(tmp_path):

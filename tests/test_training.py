@@ -15,8 +15,8 @@ import pytest
 import tensorflow as tf
 
 import keras_resnet
-from keras_resnet import data as data_lib
-from keras_resnet.train import TrainConfig, train
+from keras_resnet.tools import data as data_lib
+from keras_resnet.tools.train import TrainConfig, train
 
 
 def write_folder(root, classes=("cat", "dog"), per_class=6, size=12):
@@ -147,7 +147,7 @@ def test_sgd_weight_decay_is_l2_on_the_gradient_before_momentum():
 
 def test_auto_strategy_on_one_cpu_is_the_default_strategy():
     # Not OneDeviceStrategy: its MultiDeviceIterator stalled every CIFAR-10 validation by ~45 s.
-    from keras_resnet.train import make_strategy
+    from keras_resnet.tools.train import make_strategy
 
     assert make_strategy("auto") is tf.distribute.get_strategy()
     assert isinstance(make_strategy("one_device"), tf.distribute.OneDeviceStrategy)
@@ -163,8 +163,8 @@ def test_bad_training_arguments():
 def test_sigkill_mid_epoch_then_resume(tmp_path):
     """A real `keras-resnet train` is killed with SIGKILL during epoch 2 and started again."""
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "keras_resnet.cli", "train", "--data", "digits", "--epochs", "4",
-               "--batch-size", "32", "--out", str(run), "--verbose", "0", "--no-export"]
+    command = [sys.executable, "-m", "keras_resnet.tools.cli", "train", "--data", "digits", "--epochs", "4",
+               "--batch-size", "32", "--out", str(run), "--progress", "0", "--no-export"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and not (run / "state.json").exists():
@@ -222,8 +222,8 @@ def test_multi_worker_two_processes(tmp_path):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
                "TF_CPP_MIN_LOG_LEVEL": "3"}
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "keras_resnet.cli", "train", "--strategy", "multi_worker", "--data", "digits",
-             "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / "run"), "--verbose", "0", "--no-export"],
+            [sys.executable, "-m", "keras_resnet.tools.cli", "train", "--strategy", "multi_worker", "--data", "digits",
+             "--epochs", "2", "--batch-size", "64", "--out", str(tmp_path / "run"), "--progress", "0", "--no-export"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         ))
     outputs = [process.communicate(timeout=600)[0] for process in processes]
@@ -243,7 +243,7 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     reports = {}
     for model, runtime in [(run / "last.keras", None), (version, "saved_model_tf1"), (version / "model_int8.tflite", None),
                            (version / "model.onnx", None)]:
-        command = [sys.executable, "-m", "keras_resnet.cli", "evaluate", str(model), "--data", "digits"]
+        command = [sys.executable, "-m", "keras_resnet.tools.cli", "evaluate", str(model), "--data", "digits"]
         result = subprocess.run(command + (["--runtime", runtime] if runtime else []), capture_output=True, text=True,
                                 timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
@@ -263,14 +263,14 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     # After one epoch many digits sit near a decision boundary; the full CIFAR-10 figure is in the README.
     assert reports["test-model_int8"]["accuracy"] == pytest.approx(report["accuracy"], abs=0.03)
     # A run folder exports by path too, calibrating int8 on its own training data.
-    from keras_resnet.export import export
+    from keras_resnet.tools.export import export
 
     path = export(str(run), str(exports), formats=["tflite_int8"])
     assert path == str(exports / "run" / "2")
     manifest = json.load(open(exports / "run" / "2" / "manifest.json"))
     assert manifest["recipe"] == "none" and manifest["class_names"] == report["class_names"]
     assert manifest["verification"]["tflite_int8"]["examples"] == 32
-    from keras_resnet.evaluate import evaluate
+    from keras_resnet.tools.evaluate import evaluate
 
     with pytest.raises(FileNotFoundError, match=r"`model` must be an existing file or folder; received model='nope.h5'"):
         evaluate("nope.h5")

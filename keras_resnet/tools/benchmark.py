@@ -10,10 +10,11 @@ import tempfile
 import time
 
 import numpy as np
-import tensorflow as tf
 
-from keras_resnet import runtimes
-from keras_resnet.export import TFLITE_FORMATS, export
+from keras_resnet.tools import runtimes
+from keras_resnet.tools._tensorflow import tf
+from keras_resnet.tools.config import TFLITE_FORMATS
+from keras_resnet.tools.export import export
 
 RUNTIMES = ("keras_predict", "tf_function", "saved_model", "tflite_float32", "tflite_float16", "tflite_dynamic",
             "tflite_int8", "onnx")

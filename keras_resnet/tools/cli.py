@@ -1,9 +1,53 @@
-"""`keras-resnet`: the command line. Thin: it parses arguments and calls the Python API."""
+"""`keras-resnet`: the command line. Thin: it parses arguments and calls the Python API.
+
+Parsing needs no Keras and no TensorFlow (`--help` answers in about 0.1 s); a command imports
+what it needs when it runs, after TensorFlow's C++ logging has been set (off unless --verbose).
+"""
 
 import argparse
 import ast
+import contextlib
 import dataclasses
+import os
+import re
 import sys
+import threading
+
+from keras_resnet.tools import config
+
+
+# A C++ log line of TensorFlow, XLA or LiteRT (absl's "I0000 00:00:1795867387.990526  2835 port.cc:153] ...").
+_NATIVE_LOG = re.compile(rb"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ "
+                         rb"[\w.-]+:\d+\]|INFO: Created TensorFlow Lite)")
+
+
+@contextlib.contextmanager
+def _without_native_logs():
+    """Drops TensorFlow's C++ log lines from stderr and passes everything else on. absl writes
+    what is logged before its initialisation (oneDNN, CUDA probing: TensorFlow 2.21 logs both at
+    import) to stderr whatever TF_CPP_MIN_LOG_LEVEL says (abseil/abseil-cpp#1718), so setting
+    that variable alone leaves a dozen lines at every command."""
+    sys.stderr.flush()
+    stderr = os.dup(2)
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump():
+        with os.fdopen(read, "rb") as lines:
+            for line in lines:
+                if not _NATIVE_LOG.match(line):
+                    os.write(stderr, line)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(stderr, 2)  # closes the pipe's last write end: the pump reads to its end and stops
+        thread.join(timeout=10)
+        os.close(stderr)
 
 
 def _models(args):
@@ -30,17 +74,17 @@ def _option(text):
 
 
 def _train(args):
-    from keras_resnet.train import TrainConfig, train
+    from keras_resnet.tools.train import train
 
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    fields = {f.name for f in dataclasses.fields(config.TrainConfig)}
     values = {k: v for k, v in vars(args).items() if k in fields and v is not None and k != "model_options"}
     values["model_options"] = dict(args.option or [])
-    metrics = train(TrainConfig(**values))
+    metrics = train(config.TrainConfig(**values))
     print("evaluation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
 
 def _evaluate(args):
-    from keras_resnet.evaluate import evaluate
+    from keras_resnet.tools.evaluate import evaluate
 
     metrics = evaluate(args.model, args.data, split=args.split, data_dir=args.data_dir, batch_size=args.batch_size,
                        out=args.out, runtime=args.runtime)
@@ -48,18 +92,17 @@ def _evaluate(args):
 
 
 def _export(args):
-    from keras_resnet.export import FORMATS, export
+    from keras_resnet.tools.export import export
 
-    formats = FORMATS if args.formats == "all" else [kind.strip() for kind in args.formats.split(",")]
+    formats = config.EXPORT_FORMATS if args.formats == "all" else [kind.strip() for kind in args.formats.split(",")]
     calibration = None
     if args.calibration_data:
-        from keras_resnet import runtimes
-        from keras_resnet.export import calibration_images
+        from keras_resnet.tools import runtimes
+        from keras_resnet.tools.export import calibration_images
 
         predictor = runtimes.open_model(args.model, "keras")
         calibration = calibration_images(args.calibration_data, split=args.calibration_split, data_dir=args.data_dir,
-                                         image_size=predictor.input_shape[:2],
-                                         recipe=predictor.manifest.get("recipe") or "none")
+                                         image_size=predictor.input_shape[:2], **predictor.preparation)
     path = export(args.model, args.out, name=args.name, version=args.version, formats=formats,
                   input_dtype=args.input_dtype, preprocessing=args.preprocessing, calibration=calibration)
     print(f"exported and verified: {path}")
@@ -68,7 +111,6 @@ def _export(args):
 
 def _print_verification(path):
     import json
-    import os
 
     manifest = json.load(open(os.path.join(path, "manifest.json")))
     for kind, figures in manifest["verification"].items():
@@ -77,7 +119,7 @@ def _print_verification(path):
 
 
 def _predict(args):
-    from keras_resnet.predict import predict
+    from keras_resnet.tools.predict import predict
 
     for path, top in predict(args.images, args.model, top_k=args.top_k, resize=args.resize,
                              preprocessing=args.preprocessing):
@@ -87,13 +129,13 @@ def _predict(args):
 
 
 def _benchmark(args):
-    from keras_resnet import runtimes
-    from keras_resnet.benchmark import benchmark, format_table
     from keras_resnet.models import MODELS, build
+    from keras_resnet.tools import runtimes
+    from keras_resnet.tools.benchmark import benchmark, format_table
 
     if args.model in MODELS:
         size = args.image_size or MODELS[args.model].default_size
-        model = build(args.model, input_shape=(size, size, 3), include_preprocessing=True)
+        model = build(args.model, input_shape=(size, size, 3), include_preprocessing=True, data_format="channels_last")
     else:
         model = runtimes.open_model(args.model, "keras").keras_model
     rows = benchmark(model, batch_size=args.batch_size, rounds=args.rounds)
@@ -109,18 +151,24 @@ def _add_cpu_replicas(parser):
                         help="split the CPU into this many logical devices (to try tf.distribute without GPUs)")
 
 
+def _command(commands, name, run, help):
+    """A subcommand that takes --verbose (TensorFlow's C++ log lines, off by default)."""
+    command = commands.add_parser(name, help=help)
+    command.add_argument("--verbose", action="store_true", help="show TensorFlow's C++ log lines (hidden by default)")
+    command.set_defaults(run=run)
+    return command
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="keras-resnet", description="ResNets for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    models = commands.add_parser("models", help="build every named model and print its parameters and multiply-adds")
+    models = _command(commands, "models", _models, "build every named model and print its parameters and multiply-adds")
     models.add_argument("names", nargs="*", help="model names (default: all), e.g. resnet50 resnet20")
-    models.set_defaults(run=_models)
 
-    from keras_resnet.train import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES, TrainConfig
-
-    defaults = TrainConfig()
-    train = commands.add_parser("train", help="train a model with model.fit (default: ResNet-20 on the embedded digits)")
+    defaults = config.TrainConfig()
+    train = _command(commands, "train", _train,
+                     "train a model with model.fit (default: ResNet-20 on the embedded digits)")
     train.add_argument("--model", default=defaults.model, help="a name from `keras-resnet models`")
     train.add_argument("--data", default=defaults.data,
                        help="'digits' (embedded, no download), an image folder root/<split>/<class>/*.jpg, or a tfds name (cifar10, imagenette, ...)")
@@ -130,21 +178,21 @@ def main(argv=None):
     train.add_argument("--train-split", default=None)
     train.add_argument("--eval-split", default=None)
     train.add_argument("--image-size", type=int, help="resize images to this square size")
-    train.add_argument("--recipe", choices=["cifar", "imagenet", "none"], help="augmentation (default: by model)")
+    train.add_argument("--recipe", choices=config.RECIPES, help="augmentation (default: by model)")
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="global batch size")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    train.add_argument("--optimizer", choices=config.OPTIMIZERS, default=defaults.optimizer)
     train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate at a global batch of 256 (scaled linearly)")
     train.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=None)
     train.add_argument("--weight-decay", type=float, default=defaults.weight_decay,
                        help="on kernels only (not BatchNorm, not biases); SGD: L2 on the gradient, AdamW: decoupled")
-    train.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
+    train.add_argument("--schedule", choices=config.SCHEDULES, default=defaults.schedule)
     train.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
     train.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    train.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
+    train.add_argument("--precision", choices=config.PRECISIONS, default=defaults.precision,
                        help="bfloat16 on CPU, float16 (with loss scaling) on GPU; the head stays float32")
     train.add_argument("--jit-compile", action="store_true", default=None, help="XLA (helps on GPU; slower on CPU)")
-    train.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy,
+    train.add_argument("--strategy", choices=config.STRATEGIES, default=defaults.strategy,
                        help="multi_worker reads TF_CONFIG")
     train.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                        help="a model option, e.g. --option zero_init_residual=True --option shortcut='B'")
@@ -155,11 +203,12 @@ def main(argv=None):
     train.add_argument("--export-formats", type=lambda text: tuple(text.split(",")),
                        help="comma-separated formats to export (default: all)")
     train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--verbose", type=int, default=defaults.verbose)
+    train.add_argument("--progress", dest="verbose", type=int, choices=(0, 1, 2), default=defaults.verbose,
+                       help="Keras' progress output: 0 none, 1 a progress bar, 2 a line per epoch")
     _add_cpu_replicas(train)
-    train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="top-1/top-5, loss and a confusion matrix of a model or export on a data set")
+    evaluate = _command(commands, "evaluate", _evaluate,
+                        "top-1/top-5, loss and a confusion matrix of a model or export on a data set")
     evaluate.add_argument("model", help="a .keras file, a run folder, a SavedModel folder, a .tflite or an .onnx file")
     evaluate.add_argument("--runtime", help="force a runtime, e.g. saved_model_tf1 (TF Serving's loader)")
     evaluate.add_argument("--data", default=defaults.data)
@@ -167,16 +216,14 @@ def main(argv=None):
     evaluate.add_argument("--data-dir")
     evaluate.add_argument("--batch-size", type=int, default=256)
     evaluate.add_argument("--out", help="folder for evaluation.json and confusion_matrix.png (default: beside the model)")
-    evaluate.set_defaults(run=_evaluate)
 
-    from keras_resnet.export import FORMATS
-
-    export = commands.add_parser("export", help="export a model for TF Serving, LiteRT and onnxruntime, each verified")
+    export = _command(commands, "export", _export,
+                      "export a model for TF Serving, LiteRT and onnxruntime, each verified")
     export.add_argument("model", help="a .keras file or a run folder")
     export.add_argument("--out", default="saved_models", help="model base folder (TF Serving's layout <out>/<name>/<version>)")
     export.add_argument("--name", help="model name (default: the run folder's or model's name)")
     export.add_argument("--version", type=int, help="version number (default: the next free one; never overwritten)")
-    export.add_argument("--formats", default="all", help=f"'all' or a comma-separated list of {', '.join(FORMATS)}")
+    export.add_argument("--formats", default="all", help=f"'all' or a comma-separated list of {', '.join(config.EXPORT_FORMATS)}")
     export.add_argument("--input-dtype", choices=["float32", "uint8"], default="float32",
                         help="uint8: raw pixels in, preprocessing inside (int8 TFLite always takes uint8)")
     export.add_argument("--preprocessing", choices=["torch", "caffe", "tf"],
@@ -184,9 +231,8 @@ def main(argv=None):
     export.add_argument("--calibration-data", help="data for int8 calibration (default: a run folder's training data)")
     export.add_argument("--calibration-split", default="train")
     export.add_argument("--data-dir", help="tensorflow-datasets' data folder")
-    export.set_defaults(run=_export)
 
-    predict = commands.add_parser("predict", help="classify images with a model or export, in its own runtime")
+    predict = _command(commands, "predict", _predict, "classify images with a model or export, in its own runtime")
     predict.add_argument("images", nargs="+", help="JPEG, PNG, GIF or BMP files")
     predict.add_argument("--model", required=True, help="a .keras file, run folder, SavedModel folder, .tflite or .onnx")
     predict.add_argument("--top-k", type=int, default=5)
@@ -194,28 +240,34 @@ def main(argv=None):
                          help="resize images to the model's input size and convert them to RGB (default: such images are refused)")
     predict.add_argument("--preprocessing", choices=["torch", "caffe", "tf"],
                          help="apply this preprocessing first (for models that do not take raw pixels)")
-    predict.set_defaults(run=_predict)
 
-    bench = commands.add_parser("benchmark", help="batch-1 latency and batch-32 throughput in every runtime, side by side")
+    bench = _command(commands, "benchmark", _benchmark,
+                     "batch-1 latency and batch-32 throughput in every runtime, side by side")
     bench.add_argument("--model", default="resnet50", help="a model name (random weights) or a .keras file / run folder")
     bench.add_argument("--image-size", type=int, help="input size (default: the model's)")
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--rounds", type=int, default=3)
-    bench.set_defaults(run=_benchmark)
 
     args = parser.parse_args(argv)
-    if args.command == "models" and args.names:
-        from keras_resnet.models import MODELS
+    # Before TensorFlow loads: its C++ logging reads these once. The tools run on TensorFlow.
+    if args.verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with contextlib.nullcontext() if args.verbose else _without_native_logs():
+        if args.command == "models" and args.names:
+            from keras_resnet.models import MODELS
 
-        unknown = [name for name in args.names if name not in MODELS]
-        if unknown:
-            parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
-    if getattr(args, "cpu_replicas", None):
-        import tensorflow as tf
+            unknown = [name for name in args.names if name not in MODELS]
+            if unknown:
+                parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
+        if getattr(args, "cpu_replicas", None):
+            from keras_resnet.tools._tensorflow import tf
 
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
-    args.run(args)
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
+        args.run(args)
     return 0
 
 

@@ -20,20 +20,14 @@ import tempfile
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_resnet import runtimes
 from keras_resnet.files import write_json
-from keras_resnet.preprocessing import MODES, ImagePreprocessing, preprocess_input
-
-INPUT_NAME = "images"  # the serving signature's input: stable, documented
-TFLITE_FORMATS = {  # format -> file name
-    "tflite_float32": "model_float32.tflite",
-    "tflite_float16": "model_float16.tflite",
-    "tflite_dynamic": "model_dynamic.tflite",
-    "tflite_int8": "model_int8.tflite",
-}
-FORMATS = ("saved_model", *TFLITE_FORMATS, "onnx")
+from keras_resnet.preprocessing import preprocess_input
+from keras_resnet.tools import require, runtimes
+from keras_resnet.tools._tensorflow import tf
+from keras_resnet.tools.config import EXPORT_FORMATS as FORMATS
+from keras_resnet.tools.config import TFLITE_FORMATS
+from keras_resnet.tools.runtimes import INPUT_NAME, has_preprocessing, logits_model
 ONNX_OPSET = 17
 TOP_K = 5
 # Parity bounds on the logits: max |export - Keras| / max(1, max |Keras|), i.e. absolute for
@@ -41,72 +35,6 @@ TOP_K = 5
 # logits reach ~10^3). float16 is relative to the logits' scale.
 TOLERANCES = {"saved_model": 1e-5, "saved_model_tf1": 1e-5, "tflite_float32": 1e-4, "onnx": 1e-4,
               "tflite_float16": 1e-2}
-
-
-def _export_copy(model):
-    """`model` as the exports run it, sharing no state with the original: float32 layers (LiteRT
-    and onnxruntime have no bfloat16), and the option-A shortcut's 1x1 stride-2 max pooling as
-    the equal 1x1 depthwise convolution of ones (XNNPACK rejects 1x1 pooling, which would split
-    the graph between XNNPACK and LiteRT's reference kernels)."""
-    subsampling = {layer.name for layer in model.layers
-                   if isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.pool_size) == (1, 1)}
-    if not subsampling and all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-
-    def clone(layer):
-        if layer.name in subsampling:
-            return keras.layers.DepthwiseConv2D(1, strides=layer.strides, use_bias=False, dtype="float32",
-                                                name=layer.name)
-        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
-
-    copy = keras.models.clone_model(model, clone_function=clone)
-    for layer in copy.layers:
-        if layer.name in subsampling:
-            layer.set_weights([np.ones(layer.kernel.shape, "float32")])
-        else:
-            layer.set_weights(model.get_layer(layer.name).get_weights())
-    return copy
-
-
-def has_preprocessing(model) -> bool:
-    """Whether `model` takes raw 0-255 pixels (it holds an `ImagePreprocessing` layer)."""
-    return any(isinstance(layer, ImagePreprocessing) for layer in model.layers)
-
-
-def logits_model(model, preprocessing: str | None = None) -> keras.Model:
-    """The float32 model that exports run: input "images", output logits.
-
-    A softmax head is replaced by a linear copy of itself (logits are what int8 quantises well,
-    DEVELOPERS.md; probabilities are computed from them). A model without a Dense head keeps
-    its output (features).
-
-    Args:
-        model: a Keras model with one image input of known size.
-        preprocessing: put `ImagePreprocessing(preprocessing)` in front, so that the export
-            takes raw 0-255 pixels ("torch", "caffe", "tf"); None: the model's own input.
-
-    Example:
-        >>> logits_model(ResNet20(classes=10)).output_shape
-        (None, 10)
-    """
-    if len(model.inputs) != 1 or None in model.input_shape[1:]:
-        raise ValueError(f"`model` must have one image input of known size; received input shape {model.input_shape}. "
-                         "Build it with input_shape=(height, width, 3).")
-    model = _export_copy(model)
-    inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME, dtype="float32")
-    x = inputs
-    if preprocessing is not None:
-        if preprocessing not in MODES:
-            raise ValueError(f"`preprocessing` must be one of {list(MODES)} or None; received preprocessing={preprocessing!r}.")
-        x = ImagePreprocessing(preprocessing, dtype="float32", name="export_preprocessing")(x)
-    head = model.layers[-1]
-    if not isinstance(head, keras.layers.Dense):
-        return keras.Model(inputs, model(x), name=f"{model.name}_export")
-    body = keras.Model(model.inputs, head.input, name=f"{model.name}_body")
-    linear = keras.layers.Dense(head.units, dtype="float32", name="logits")
-    outputs = linear(body(x))
-    linear.set_weights(head.get_weights())
-    return keras.Model(inputs, outputs, name=f"{model.name}_logits")
 
 
 def _write_saved_model(path, function, spec):
@@ -146,7 +74,9 @@ def _output_function(network, pixels=False):
 
 def _write_warmup(path, model_name, sample, input_dtype):
     """`assets.extra/tf_serving_warmup_requests`: one PredictRequest that TF Serving replays at load."""
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    apis = require("tensorflow_serving.apis", "export")
+    model_pb2, predict_pb2, prediction_log_pb2 = (require(f"{apis.__name__}.{name}", "export")
+                                                  for name in ("model_pb2", "predict_pb2", "prediction_log_pb2"))
 
     request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
     request.inputs[INPUT_NAME].CopyFrom(tf.make_tensor_proto(sample[:1].astype(input_dtype)))
@@ -176,7 +106,7 @@ def _convert_tflite(logits_saved_model, kind, calibration):
 
 
 def _convert_onnx(network, spec, path):
-    import tf2onnx
+    tf2onnx = require("tf2onnx", "export")
 
     function = tf.function(_output_function(network))
     tf2onnx.convert.from_function(function, input_signature=[spec], opset=ONNX_OPSET, output_path=path)
@@ -239,14 +169,15 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
     if source is not None:
         predictor = runtimes.open_model(source, "keras")
         class_names = class_names or predictor.class_names
-        extra = {"recipe": predictor.manifest.get("recipe"), **(extra or {})}
+        extra = {"recipe": predictor.manifest.get("recipe"), "eval_transform": predictor.manifest.get("eval_transform"),
+                 **(extra or {})}
         model = predictor.keras_model
         name = name or os.path.splitext(os.path.basename(os.path.normpath(source)))[0]  # the run's or file's name
         run = predictor.manifest  # a run folder's config.json: calibrate on its training data
         if calibration is None and "tflite_int8" in formats and run.get("data"):
             calibration = calibration_images(run["data"], split=run.get("train_split", "train"),
-                                             image_size=predictor.input_shape[:2], recipe=run.get("recipe") or "none",
-                                             data_dir=run.get("data_dir"))
+                                             image_size=predictor.input_shape[:2], data_dir=run.get("data_dir"),
+                                             **predictor.preparation)
     formats = list(formats)
     unknown = [kind for kind in formats if kind not in FORMATS]
     if unknown or not formats:
@@ -376,19 +307,21 @@ def _manifest(model, name, version, network, input_dtype, raw, preprocessing, cl
 
 
 def calibration_images(source: str, *, split: str = "train", count: int = 256, image_size=None, recipe: str = "none",
-                       data_dir=None) -> np.ndarray:
+                       data_dir=None, crop_pct: float = 0.875, interpolation: str = "bilinear") -> np.ndarray:
     """`count` raw-pixel images spread evenly over a data set's split (every class, not the
-    first folder), prepared as for evaluation: the int8 export's representative sample.
+    first folder), prepared as for evaluation (`crop_pct`, `interpolation`: the imagenet
+    recipe's resize and crop): the int8 export's representative sample.
 
     Example:
         >>> calibration_images("digits", count=64).shape
         (64, 8, 8, 3)
     """
-    from keras_resnet import data as data_lib
+    from keras_resnet.tools import data as data_lib
 
     dataset, info = data_lib.load(source, split, data_dir=data_dir, image_size=image_size)
     size = tuple(image_size or info.image_shape[:2])
     examples = info.splits.get(split) or count
     dataset = dataset.shard(max(1, examples // count), 0).take(count)
-    batches = data_lib.pipeline(dataset, training=False, batch_size=count, recipe=recipe, image_size=size, cache=False)
+    batches = data_lib.pipeline(dataset, training=False, batch_size=count, recipe=recipe, image_size=size, cache=False,
+                                crop_pct=crop_pct, interpolation=interpolation)
     return np.concatenate([images.numpy() for images, _ in batches])

@@ -9,10 +9,88 @@ for a model without a classifier head), so that exports can be compared with the
 import json
 import os
 
+import keras
 import numpy as np
+
+from keras_resnet.models import load_model, recursion_limit
+from keras_resnet.preprocessing import MODES, ImagePreprocessing
+from keras_resnet.tools import require
 
 FORMATS = ("keras", "saved_model", "saved_model_tf1", "tflite", "onnx")
 MANIFEST = "manifest.json"
+INPUT_NAME = "images"  # the serving signature's input: stable, documented
+
+
+def _export_copy(model):
+    """`model` as the exports run it, sharing no state with the original: float32 layers (LiteRT
+    and onnxruntime have no bfloat16), and the option-A shortcut's 1x1 stride-2 max pooling as
+    the equal 1x1 depthwise convolution of ones (XNNPACK rejects 1x1 pooling, which would split
+    the graph between XNNPACK and LiteRT's reference kernels)."""
+    subsampling = {layer.name for layer in model.layers
+                   if isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.pool_size) == (1, 1)}
+    if not subsampling and all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def clone(layer):
+        if layer.name in subsampling:
+            return keras.layers.DepthwiseConv2D(1, strides=layer.strides, use_bias=False, dtype="float32",
+                                                name=layer.name)
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    with recursion_limit():
+        copy = keras.models.clone_model(model, clone_function=clone)
+    for layer in copy.layers:
+        if layer.name in subsampling:
+            layer.set_weights([np.ones(layer.kernel.shape, "float32")])
+        else:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return copy
+
+
+def has_preprocessing(model) -> bool:
+    """Whether `model` takes raw 0-255 pixels (it holds an `ImagePreprocessing` layer)."""
+    return any(isinstance(layer, ImagePreprocessing) for layer in model.layers)
+
+
+def logits_model(model, preprocessing: str | None = None) -> keras.Model:
+    """The float32 model that exports run: input "images", output logits.
+
+    A softmax head is replaced by a linear copy of itself (logits are what int8 quantises well,
+    DEVELOPERS.md; probabilities are computed from them). A model without a Dense head keeps
+    its output (features).
+
+    Args:
+        model: a Keras model with one image input of known size.
+        preprocessing: put `ImagePreprocessing(preprocessing)` in front, so that the export
+            takes raw 0-255 pixels ("torch", "caffe", "tf"); None: the model's own input.
+
+    Example:
+        >>> logits_model(ResNet20(classes=10)).output_shape
+        (None, 10)
+    """
+    if any(getattr(layer, "data_format", None) == "channels_first" for layer in model.layers):
+        raise ValueError(f"`model` {model.name!r} is channels-first; exports take channels-last models. Build it "
+                         "with data_format='channels_last' and copy the weights (`set_weights`): they are the same.")
+    if len(model.inputs) != 1 or None in model.input_shape[1:]:
+        raise ValueError(f"`model` must have one image input of known size; received input shape {model.input_shape}. "
+                         "Build it with input_shape=(height, width, 3).")
+    model = _export_copy(model)
+    inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME, dtype="float32")
+    x = inputs
+    if preprocessing is not None:
+        if preprocessing not in MODES:
+            raise ValueError(f"`preprocessing` must be one of {list(MODES)} or None; received preprocessing={preprocessing!r}.")
+        x = ImagePreprocessing(preprocessing, dtype="float32", name="export_preprocessing")(x)
+    head = model.layers[-1]
+    if not isinstance(head, keras.layers.Dense):
+        return keras.Model(inputs, model(x), name=f"{model.name}_export")
+    body = keras.Model(model.inputs, head.input, name=f"{model.name}_body")
+    linear = keras.layers.Dense(head.units, dtype="float32", name="logits")
+    outputs = linear(body(x))
+    linear.set_weights(head.get_weights())
+    return keras.Model(inputs, outputs, name=f"{model.name}_logits")
+
+
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -34,6 +112,12 @@ class Predictor:
         self.manifest = manifest or {}
         self.class_names = self.manifest.get("class_names")
 
+    @property
+    def preparation(self) -> dict:
+        """How evaluation images are prepared for this model, from its manifest (or run's
+        config): the training recipe, and the imagenet recipe's resize and crop."""
+        return {"recipe": self.manifest.get("recipe") or "none", **self.manifest.get("eval_transform", {})}
+
     def __call__(self, images) -> np.ndarray:
         images = np.asarray(images)
         if images.ndim != 4 or tuple(images.shape[1:]) != tuple(self.input_shape):
@@ -53,14 +137,11 @@ class KerasPredictor(Predictor):
     format = "keras"
 
     def __init__(self, model, manifest=None):
-        import keras
-        import tensorflow as tf
-
-        from keras_resnet.export import logits_model
+        from keras_resnet.tools._tensorflow import tf
 
         if not isinstance(model, keras.Model):
             path = model
-            model = keras.saving.load_model(path)
+            model = load_model(path)
         else:
             path = model.name
         super().__init__(path, manifest)
@@ -79,7 +160,7 @@ class SavedModelPredictor(Predictor):
     format = "saved_model"
 
     def __init__(self, path, manifest=None):
-        import tensorflow as tf
+        from keras_resnet.tools._tensorflow import tf
 
         super().__init__(path, manifest)
         self._function = tf.saved_model.load(self.path).signatures["serving_default"]
@@ -98,7 +179,7 @@ class SavedModelV1Predictor(Predictor):
     format = "saved_model_tf1"
 
     def __init__(self, path, manifest=None):
-        import tensorflow as tf
+        from keras_resnet.tools._tensorflow import tf
 
         super().__init__(path, manifest)
         self._graph = tf.Graph()
@@ -124,10 +205,10 @@ class LiteRTPredictor(Predictor):
     format = "tflite"
 
     def __init__(self, path, manifest=None, num_threads=None):
-        from ai_edge_litert.interpreter import Interpreter
+        interpreter = require("ai_edge_litert.interpreter", "export")
 
         super().__init__(path, manifest)
-        self.interpreter = Interpreter(model_path=self.path, num_threads=num_threads or os.cpu_count())
+        self.interpreter = interpreter.Interpreter(model_path=self.path, num_threads=num_threads or os.cpu_count())
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         self.input_shape = tuple(int(d) for d in self._input["shape"][1:])
@@ -163,7 +244,7 @@ class OnnxPredictor(Predictor):
     format = "onnx"
 
     def __init__(self, path, manifest=None):
-        import onnxruntime
+        onnxruntime = require("onnxruntime", "export")
 
         super().__init__(path, manifest)
         self.session = onnxruntime.InferenceSession(self.path, providers=["CPUExecutionProvider"])

@@ -15,80 +15,27 @@ last: a run killed at any moment (even `kill -9`) restarts from its last complet
 with the same command, and nothing already written is lost or half-written.
 """
 
+import contextlib
 import csv
 import dataclasses
 import json
 import os
+import random
 import shutil
 import tempfile
 
 import keras
-import tensorflow as tf
+import numpy as np
+from keras.src.backend.common import global_state  # Keras' seed state: no public getter to restore it
 
-from keras_resnet import data as data_lib
-from keras_resnet import export as export_lib
 from keras_resnet import optimizers
+from keras_resnet import weights as weights_lib
 from keras_resnet.files import atomic_write, write_json
-from keras_resnet.models import MODELS
-
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
-OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("cosine", "step")
-PRECISIONS = ("float32", "bfloat16", "float16")
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Everything a run depends on; `keras-resnet train --help` documents each field."""
-
-    model: str = "resnet20"
-    data: str = data_lib.EMBEDDED
-    data_dir: str | None = None
-    manual_dir: str | None = None
-    download: bool = True
-    train_split: str = "train"
-    eval_split: str = "test"
-    image_size: int | None = None
-    recipe: str | None = None  # default: "cifar" for CIFAR nets, "imagenet" otherwise
-    epochs: int = 30
-    batch_size: int = 128  # global, over all replicas
-    optimizer: str = "sgd"
-    lr: float = 0.1  # at a global batch of 256, scaled linearly (Goyal et al. 2017)
-    nesterov: bool = True
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.0
-    precision: str = "float32"
-    jit_compile: bool = False
-    strategy: str = "auto"
-    model_options: dict = dataclasses.field(default_factory=dict)
-    out: str | None = None
-    export: str | None = "saved_models"  # the model base folder for the export at the end; None: no export
-    export_formats: tuple = export_lib.FORMATS
-    seed: int = 0
-    verbose: int = 1
-
-    def check(self):
-        for field, value, accepted in [
-            ("model", self.model, tuple(MODELS)), ("strategy", self.strategy, STRATEGIES),
-            ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
-            ("precision", self.precision, PRECISIONS), ("recipe", self.recipe, (None, *data_lib.RECIPES)),
-        ]:
-            if value not in accepted:
-                raise ValueError(f"`{field}` must be one of {list(accepted)}; received {field}={value!r}.")
-        for field in ("epochs", "batch_size"):
-            if not isinstance(getattr(self, field), int) or getattr(self, field) < 1:
-                raise ValueError(f"`{field}` must be an integer >= 1; received {field}={getattr(self, field)!r}.")
-        if not self.lr > 0:
-            raise ValueError(f"`lr` must be > 0; received lr={self.lr!r}.")
-        unknown = [kind for kind in self.export_formats if kind not in export_lib.FORMATS]
-        if unknown:
-            raise ValueError(f"`export_formats` must be from {list(export_lib.FORMATS)}; received export_formats={unknown!r}.")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"`label_smoothing` must be in [0, 1); received label_smoothing={self.label_smoothing!r}.")
-
+from keras_resnet.models import MODELS, load_model
+from keras_resnet.tools import data as data_lib
+from keras_resnet.tools import export as export_lib
+from keras_resnet.tools._tensorflow import tf
+from keras_resnet.tools.config import TrainConfig
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
     """"auto": MirroredStrategy over every GPU if there are several, else the default;
@@ -222,6 +169,16 @@ def _default_recipe(config):
     return "cifar" if MODELS[config.model].default_size == 32 else "imagenet"
 
 
+def eval_transform(config) -> dict:
+    """The imagenet recipe's evaluation resize and crop: the published weights' own when the run
+    starts from them (`--option weights=...`), else torchvision's V1 (256 -> 224, bilinear)."""
+    weights = config.model_options.get("weights")
+    if weights_lib.is_published_name(weights):
+        spec = weights_lib.published(config.model, weights, config.model_options.get("variant", "v1.5"))
+        return {"crop_pct": spec.crop_pct, "interpolation": spec.interpolation}
+    return {"crop_pct": 0.875, "interpolation": "bilinear"}
+
+
 def _datasets(config):
     image_size = (config.image_size,) * 2 if config.image_size else None
     load = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download, image_size=image_size)
@@ -236,7 +193,8 @@ def _datasets(config):
     def one_hot(images, labels):
         return images, tf.one_hot(labels, info.num_classes)
 
-    kwargs = dict(batch_size=config.batch_size, recipe=recipe, image_size=size, seed=config.seed)
+    kwargs = dict(batch_size=config.batch_size, recipe=recipe, image_size=size, seed=config.seed,
+                  **eval_transform(config))
     # Repeated, with fit's steps_per_epoch: a folder's dataset has no known length (it may
     # drop unreadable files), and Keras warns and stops early on those.
     train = data_lib.pipeline(train, training=True, **kwargs).map(one_hot).repeat()
@@ -245,7 +203,10 @@ def _datasets(config):
 
 
 def _build(config, info, size, num_replicas):
-    options = {"synchronized_bn": num_replicas > 1, **config.model_options}
+    options = {"synchronized_bn": num_replicas > 1, "data_format": "channels_last", **config.model_options}
+    if options["data_format"] != "channels_last":
+        raise ValueError(f"`model_options` must not set data_format={options['data_format']!r}: the training "
+                         "pipelines feed channels-last images (the weights are the same in both layouts).")
     model = MODELS[config.model](
         classes=info.num_classes, input_shape=(*size, 3), include_preprocessing=True, **options,
     )
@@ -328,9 +289,33 @@ def train(config: TrainConfig) -> dict:
         >>> train(TrainConfig(model="resnet20", data="digits", epochs=2, out="/tmp/run"))
     """
     config.check()
-    keras.utils.set_random_seed(config.seed)
     policy = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}[config.precision]
+    with _run_globals(config.seed, policy):
+        return _train(config)
+
+
+@contextlib.contextmanager
+def _run_globals(seed, policy):
+    """The run's seeds and dtype policy, set for the run and restored after it: `train` leaves the
+    process's random state and global policy as it found them."""
+    saved = (random.getstate(), np.random.get_state(), tf.compat.v1.get_default_graph().seed,
+             keras.config.dtype_policy(),
+             {key: global_state.get_global_attribute(key) for key in ("global_random_seed", "global_seed_generator")})
+    keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        python_state, numpy_state, tf_seed, dtype_policy, keras_state = saved
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        tf.random.set_seed(tf_seed)
+        keras.config.set_dtype_policy(dtype_policy)
+        for key, value in keras_state.items():
+            global_state.set_global_attribute(key, value)
+
+
+def _train(config):
     strategy = make_strategy(config.strategy)
     chief = _is_chief(strategy)
     run_dir = config.out or os.path.join("runs", f"{config.model}-{os.path.basename(os.path.normpath(config.data))}")
@@ -347,13 +332,14 @@ def train(config: TrainConfig) -> dict:
                          f"for {examples} images.")
     with strategy.scope():
         if state.get("checkpoint"):
-            model = keras.saving.load_model(os.path.join(run_dir, state["checkpoint"]))
+            model = load_model(os.path.join(run_dir, state["checkpoint"]))
         else:
             model = _build(config, info, size, strategy.num_replicas_in_sync)
             _compile(model, _optimizer(config, steps_per_epoch), config)
     if chief:
         write_json(os.path.join(run_dir, "config.json"), {**dataclasses.asdict(config), "classes": list(info.class_names),
-                                                             "image_size": list(size), "recipe": _default_recipe(config)})
+                                                             "image_size": list(size), "recipe": _default_recipe(config),
+                                                             "eval_transform": eval_transform(config)})
     initial_epoch = state.get("epoch", 0)
     if initial_epoch and config.verbose:
         print(f"Resuming {run_dir} after epoch {initial_epoch} of {config.epochs}.")
@@ -384,8 +370,9 @@ def _export(config, run_dir, info, size, metrics):
     calibration = None
     if "tflite_int8" in config.export_formats:
         calibration = export_lib.calibration_images(config.data, split=config.train_split, image_size=size,
-                                                    recipe=recipe, data_dir=config.data_dir)
-    model = keras.saving.load_model(os.path.join(run_dir, "last.keras"))
+                                                    recipe=recipe, data_dir=config.data_dir, **eval_transform(config))
+    model = load_model(os.path.join(run_dir, "last.keras"))
     return export_lib.export(model, config.export, name=os.path.basename(os.path.normpath(run_dir)),
                              formats=config.export_formats, calibration=calibration, class_names=info.class_names,
-                             extra={"recipe": recipe, "run": os.path.abspath(run_dir), "evaluation": metrics})
+                             extra={"recipe": recipe, "eval_transform": eval_transform(config),
+                                    "run": os.path.abspath(run_dir), "evaluation": metrics})

@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 
-from keras_resnet import data as data_lib
-from keras_resnet import runtimes
 from keras_resnet.files import atomic_write, write_json
+from keras_resnet.tools import data as data_lib
+from keras_resnet.tools import runtimes
 
 
 def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "test", data_dir=None,
@@ -25,8 +25,7 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
     predictor = runtimes.open_model(model_path, runtime)
     size = tuple(predictor.input_shape[:2])
     dataset, info = data_lib.load(data, split, data_dir=data_dir, image_size=size if None not in size else None)
-    recipe = predictor.manifest.get("recipe") or "none"
-    batches = data_lib.pipeline(dataset, training=False, batch_size=batch_size, recipe=recipe, image_size=size)
+    batches = data_lib.pipeline(dataset, training=False, batch_size=batch_size, image_size=size, **predictor.preparation)
     labels, logits = [], []
     for images, batch_labels in batches:
         logits.append(predictor(images.numpy()))

@@ -3,19 +3,22 @@
 import os
 
 import numpy as np
-import tensorflow as tf
 
-from keras_resnet import runtimes
 from keras_resnet.preprocessing import imagenet_classes, preprocess_input
+from keras_resnet.tools import runtimes
+from keras_resnet.tools._tensorflow import tf
+from keras_resnet.tools.data import resize_and_center_crop
 
 _MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
 
 
-def read_image(path, size, *, resize: bool = False) -> np.ndarray:
+def read_image(path, size, *, resize: bool = False, crop_pct: float = 1.0, interpolation: str = "bilinear") -> np.ndarray:
     """An image file as float32 RGB pixels in [0, 255], shape `size` (height, width, channels).
 
     An image of another size or channel count is refused (the model would see something else
-    than it was trained on) unless `resize`, which resizes it and converts it to RGB.
+    than it was trained on) unless `resize`, which converts it to RGB and resizes it as the
+    model is evaluated: the shorter side to `size / crop_pct`, antialiased, then a center crop
+    (`data.resize_and_center_crop`; torchvision's Resize + CenterCrop), never distorting it.
 
     Example:
         >>> read_image("cat.jpg", (32, 32, 3), resize=True).shape
@@ -33,7 +36,7 @@ def read_image(path, size, *, resize: bool = False) -> np.ndarray:
         raise ValueError(f"`image` {path!r} could not be decoded: {error.message}") from None
     height, width, channels = size
     if resize:
-        return tf.image.resize(tf.cast(image, tf.float32), (height, width), antialias=True).numpy().round()
+        return resize_and_center_crop(image, (height, width), crop_pct=crop_pct, interpolation=interpolation).numpy()
     if tuple(image.shape) != (height, width, channels):
         raise ValueError(f"`image` {path!r} is {image.shape[1]}x{image.shape[0]} with {image.shape[2]} channel(s); the model "
                          f"takes {width}x{height} with {channels}. Pass --resize (resize=True) to resize and convert it.")
@@ -55,7 +58,9 @@ def predict(images, model, *, top_k: int = 5, resize: bool = False, preprocessin
     Args:
         images: image file paths.
         model: a `.keras` file, a run folder, a SavedModel folder, a `.tflite` or an `.onnx` file.
-        resize: resize images (and convert them to RGB) to the model's input.
+        resize: convert images to RGB and resize them as the model is evaluated (the imagenet
+            recipe's crop_pct and interpolation from the manifest; else the shorter side to
+            the input size and a center crop).
         preprocessing: apply `preprocess_input(mode=preprocessing)` first, for a model that
             does not take raw pixels itself.
 
@@ -70,9 +75,13 @@ def predict(images, model, *, top_k: int = 5, resize: bool = False, preprocessin
     predictor = runtimes.open_model(model)
     if predictor.manifest.get("tflite_and_onnx_output") == "features":
         raise ValueError(f"`model` {model!r} has no classifier head (it outputs features); predict needs one.")
+    preparation = predictor.preparation
+    transform = {"crop_pct": preparation.get("crop_pct", 0.875), "interpolation": preparation.get("interpolation", "bilinear")}
+    if preparation["recipe"] != "imagenet":
+        transform["crop_pct"] = 1.0  # the model saw whole images: crop only what the aspect ratio must lose
     results = []
     for path in images:
-        pixels = read_image(path, predictor.input_shape, resize=resize)[None]
+        pixels = read_image(path, predictor.input_shape, resize=resize, **transform)[None]
         if preprocessing:
             pixels = preprocess_input(pixels, preprocessing).numpy()
         probabilities = runtimes.softmax(predictor(pixels)[0].astype(np.float64))

@@ -6,16 +6,17 @@ themselves (`include_preprocessing=True`), so that what is trained is what gets 
 """
 
 import dataclasses
+import math
 import os
 import warnings
 
 import numpy as np
-import tensorflow as tf
+
+from keras_resnet.tools._tensorflow import tf
+from keras_resnet.tools.config import EMBEDDED, RECIPES
 
 AUTOTUNE = tf.data.AUTOTUNE
-EMBEDDED = "digits"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-RECIPES = ("cifar", "imagenet", "none")
 # The first bytes of the formats `tf.io.decode_image` reads here.
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
@@ -142,9 +143,51 @@ def load(source: str, split: str, *, data_dir=None, manual_dir=None, download=Tr
     return _tfds(source, split, data_dir, manual_dir, download)
 
 
-def augment(image, *, recipe: str, training: bool, image_size):
+INTERPOLATIONS = ("bilinear", "bicubic")
+
+
+def resize_and_center_crop(image, image_size, *, crop_pct: float = 0.875, interpolation: str = "bilinear"):
+    """torchvision's evaluation transform, `Resize(s) + CenterCrop(image_size)`, in TensorFlow.
+
+    The shorter side goes to `s = floor(max(image_size) / crop_pct)` and the longer one to
+    `int(s * long / short)`, antialiased (as PIL resizes, and with it every published top-1 of
+    the weights here), then the center `image_size` is cut out at torchvision's offsets
+    (`round((h - crop) / 2)`, halves to even). crop_pct 0.875 is 256 -> 224 (torchvision's V1
+    weights), 0.965 is 232 -> 224 (V2); 1.0 only center-crops the shorter side. Pixels stay in
+    [0, 255], rounded as an 8-bit image would hold them.
+
+    Example:
+        >>> resize_and_center_crop(tf.zeros((480, 640, 3)), (224, 224)).shape
+        TensorShape([224, 224, 3])
+    """
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"`interpolation` must be one of {INTERPOLATIONS}; received interpolation={interpolation!r}.")
+    if not 0 < crop_pct <= 1:
+        raise ValueError(f"`crop_pct` must be in (0, 1]; received crop_pct={crop_pct!r}.")
+    crop_height, crop_width = image_size
+    resize = math.floor(max(image_size) / crop_pct + 1e-9)  # timm's floor(img_size / crop_pct)
+    shape = tf.shape(image)
+    height, width = tf.cast(shape[0], tf.float64), tf.cast(shape[1], tf.float64)
+    short, long = tf.minimum(height, width), tf.maximum(height, width)
+    new_long = tf.cast(tf.floor(resize * long / short), tf.int32)  # torchvision: int(size * long / short)
+    width_is_short = width <= height
+    new_height = tf.where(width_is_short, new_long, resize)
+    new_width = tf.where(width_is_short, resize, new_long)
+    image = tf.image.resize(tf.cast(image, tf.float32), tf.stack([new_height, new_width]), method=interpolation,
+                            antialias=True)
+    image = tf.clip_by_value(tf.round(image), 0, 255)
+    top = tf.cast(tf.round((new_height - crop_height) / 2), tf.int32)  # tf.round: halves to even, as Python's
+    left = tf.cast(tf.round((new_width - crop_width) / 2), tf.int32)
+    image = image[top:top + crop_height, left:left + crop_width]
+    image.set_shape([crop_height, crop_width, image.shape[-1]])
+    return image
+
+
+def augment(image, *, recipe: str, training: bool, image_size, crop_pct: float = 0.875,
+            interpolation: str = "bilinear"):
     """One image's augmentation: "cifar" (4-pixel zero pad, random crop, flip; He et al. 2015),
-    "imagenet" (random-resized crop and flip; eval: resize to 8/7 and center crop) or "none"."""
+    "imagenet" (random-resized crop and flip; evaluation: `resize_and_center_crop` with the
+    weights' `crop_pct` and `interpolation`) or "none"."""
     image = tf.cast(image, tf.float32)
     height, width = image_size
     if recipe == "cifar" and training:
@@ -161,18 +204,19 @@ def augment(image, *, recipe: str, training: bool, image_size):
             crop.set_shape([None, None, image.shape[-1]])  # the slice's size is dynamic, channels too
             image = tf.image.resize(crop, image_size)
             return tf.image.random_flip_left_right(image)
-        resize = (round(height * 8 / 7), round(width * 8 / 7))
-        image = tf.image.resize(image, resize)
-        top, left = (resize[0] - height) // 2, (resize[1] - width) // 2
-        return image[top:top + height, left:left + width]
+        return resize_and_center_crop(image, image_size, crop_pct=crop_pct, interpolation=interpolation)
     if tuple(image.shape[:2]) != (height, width):
         image = tf.image.resize(image, image_size)
     return image
 
 
 def pipeline(dataset, *, training: bool, batch_size: int, recipe: str = "none", image_size=None,
-             cache: bool = True, seed: int | None = None, shuffle_buffer: int = 50_000):
+             cache: bool = True, seed: int | None = None, shuffle_buffer: int = 50_000, crop_pct: float = 0.875,
+             interpolation: str = "bilinear"):
     """Batches a dataset for `model.fit`: cache, shuffle, parallel augmentation, prefetch.
+
+    `crop_pct` and `interpolation` set the imagenet recipe's evaluation transform
+    (`resize_and_center_crop`); use the weights' own (`PublishedWeights.crop_pct`).
 
     Training batches drop the remainder: every step sees a full global batch (and oneDNN's
     crash on odd batch sizes in 1x1 stride-2 conv gradients, DEVELOPERS.md, cannot trigger).
@@ -187,7 +231,8 @@ def pipeline(dataset, *, training: bool, batch_size: int, recipe: str = "none", 
 
     def prepare(image, label):
         target = size or tuple(image.shape[:2])
-        return augment(image, recipe=recipe, training=training, image_size=target), label
+        return augment(image, recipe=recipe, training=training, image_size=target, crop_pct=crop_pct,
+                       interpolation=interpolation), label
 
     dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=not training)
     dataset = dataset.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
