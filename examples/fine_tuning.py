@@ -40,8 +40,8 @@ def main(argv=None, verbose=1):
     args = parser.parse_args(argv)
 
     size = (args.image_size, args.image_size)
-    train_set, info = data_lib.load(args.data, "train", image_size=size)
-    test_set, _ = data_lib.load(args.data, "test", image_size=size)
+    train_set, info = data_lib.load(args.data, "train")
+    test_set, _ = data_lib.load(args.data, "test")
     train_data = data_lib.pipeline(train_set, training=True, batch_size=args.batch_size, recipe="imagenet",
                                    image_size=size, seed=0)
     test_data = data_lib.pipeline(test_set, training=False, batch_size=args.batch_size, recipe="imagenet",

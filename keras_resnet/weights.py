@@ -105,6 +105,7 @@ def _from_torchvision(model, state: Mapping[str, np.ndarray], source: str):
     """torchvision-named tensors -> {layer name: arrays}, after checking every name."""
     mapping = torchvision_arrays(model)
     state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    _check_floats(state, source)
     head_keys = {"fc.weight", "fc.bias"}  # the classifier follows the head rule in _assign
     missing = sorted(set(mapping) - set(state) - head_keys)
     unexpected = sorted(set(state) - set(mapping) - head_keys)
@@ -220,11 +221,23 @@ def save_torchvision(model: keras.Model, path: str | os.PathLike) -> None:
 # --- files -----------------------------------------------------------------------------------
 
 
+class DamagedFileError(ValueError):
+    """A weights file that cannot be read at all (truncated, corrupt, not the format its name says)."""
+
+
 def _read_safetensors(path):
     try:
         return safetensors.numpy.load_file(path)
     except (safetensors.SafetensorError, OSError, ValueError) as error:
-        raise ValueError(f"Cannot read {path} as safetensors (corrupt or truncated?): {error}") from error
+        raise DamagedFileError(f"Cannot read {path} as safetensors (corrupt or truncated?): {error}") from error
+
+
+def _check_floats(arrays: Mapping[str, np.ndarray], source: str) -> None:
+    """Weights are floating point: an integer or boolean tensor would load as nonsense weights."""
+    for name, array in arrays.items():
+        if not np.issubdtype(np.asarray(array).dtype, np.floating):
+            raise ValueError(f"{source}: tensor {name!r} has dtype {np.asarray(array).dtype}; weight files must hold "
+                             "floating-point tensors (float16, float32 or float64).")
 
 
 def _read_legacy_h5(path):
@@ -241,7 +254,7 @@ def _read_legacy_h5(path):
                     arrays[layer_name] = [np.asarray(group[layer_name][n]) for n in names]
             return arrays
     except OSError as error:
-        raise ValueError(f"Cannot read {path} as HDF5 (corrupt or truncated?): {error}") from error
+        raise DamagedFileError(f"Cannot read {path} as HDF5 (corrupt or truncated?): {error}") from error
 
 
 def _load_keras_file(model, path):
@@ -275,7 +288,21 @@ def load_weights(model: keras.Model, path: "str | os.PathLike | PublishedWeights
         >>> load_weights(model, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
     """
     if isinstance(path, PublishedWeights):
-        path = fetch(path, include_top=any(layer.name == HEAD for layer in model.layers))
+        include_top = any(layer.name == HEAD for layer in model.layers)
+        cached = fetch(path, include_top=include_top)
+        try:
+            return load_weights(model, cached)
+        except DamagedFileError:
+            # An unpinned file that arrived damaged (an interrupted copy, a full disk) stays in the
+            # cache and would fail every later load: delete it and download it once more.
+            os.remove(cached)
+            cached = fetch(path, include_top=include_top)
+            try:
+                return load_weights(model, cached)
+            except DamagedFileError as error:
+                os.remove(cached)
+                raise DamagedFileError(f"{error}. It was downloaded twice and deleted; the published file itself may "
+                                       "be damaged.") from None
     path = os.fspath(path)
     if is_published_name(path):
         raise ValueError(
@@ -296,7 +323,9 @@ def load_weights(model: keras.Model, path: "str | os.PathLike | PublishedWeights
     elif path.endswith((".weights.h5", ".keras")):
         _load_keras_file(model, path)
     elif path.endswith((".h5", ".hdf5")):
-        _assign(model, _read_legacy_h5(path), source=path)
+        arrays = _read_legacy_h5(path)
+        _check_floats({f"{layer}[{i}]": value for layer, values in arrays.items() for i, value in enumerate(values)}, path)
+        _assign(model, arrays, source=path)
     else:
         raise ValueError(
             f"`weights` must be a .safetensors, .weights.h5, .keras or .h5 file; received weights={path!r}."
@@ -336,8 +365,39 @@ class PublishedWeights:
     interpolation: str = "bilinear"
 
 
+# timm's hub repos: (revision, SHA-256 of model.safetensors) as the hub's pages show them, read in
+# 2026-11. A pinned revision fixes what the URL serves; None where no full commit or hash was
+# found: those download from `main`, and `fetch` warns with the file's SHA-256.
+_HUB_PINS = {
+    "resnet18.tv_in1k": ("590dfdd48494d2316a8385e1ca7fbec3b9359b35", "694f673df6520a3158624e8a89af086f59923ee4cd7436fe5bc3bc71d295ad81"),
+    "resnet34.tv_in1k": ("c983eba7f5e69bc3548a626d1b0b0b914e5de3a6", "0bb82595a564991a9d424708b33f5d843f5aaed7f6c0886ff10849ff97022235"),
+    "resnet50.tv_in1k": ("aa6c2d36d56bc0209040c02b5a7b7d7bf11d57b8", "5d061a3c593d795bfe682d9b152bafbcf550579873492def3515b46db1189888"),
+    "resnet152.tv_in1k": ("2a9b5c2460893a2ab13d8625db2383f3094d704f", "15897077afdf4d6334dc0c3f8e6fb483afb3faa9298c139f3c6eb29bca6ae5b2"),
+    "resnet50.tv2_in1k": ("f2a8587ea6b4a3a1d84450bcc2561b07952daae2", None),
+    "resnet152.tv2_in1k": ("6c03aba8c980980031f286eec039dc10543e01a4", None),
+    "resnext50_32x4d.tv_in1k": ("ac4eef0c61cc63cb64d8c416bf9b518f757bed1f", "c0d85cba49c0e9dedbcf6d4e572e2c5ea5eb68e9d64d0564811fd54d4f72939a"),
+    "resnext101_32x8d.tv_in1k": (None, "71c7427e233904ad828b768b9683876dc71f143876cbadaa26428bfea3560fc3"),
+    "resnext101_32x8d.tv2_in1k": ("027b0f16bf147c3e56df46309d78421a430cfa05", "580cfe940c344745cc8a629517a5c3300b6aeea9bd88a258f61027da010344af"),
+    "resnext101_64x4d.tv_in1k": ("56d0407ee160d0f4436a455f9d3f66f4454010ac", "47528f24e5cd6844249c9e4ea11aed6619431b83a0596afe80efdfffdb369900"),
+    "wide_resnet50_2.tv_in1k": ("343c5fa59ca8a131e0cdf42144a641b36a0387c2", "df6fb6c4824769769de18e14088475fd6ee94236849aa4e5d8022ba9d9a9a16c"),
+    "wide_resnet50_2.tv2_in1k": ("349ee6965ad47f083e89f2fb3287f360aaee1dbb", None),
+    "wide_resnet101_2.tv2_in1k": ("a6575ad1ffc6e79d0ae5f480bb78492e8e63b866", "0438046a3b7bb8166e6564dec811985d595f3098c9970181305945e0efa964c3"),
+    "resnet18.a1_in1k": ("ebd61f9c7420e5b5b53262b8ce6bbe311e1e872a", "80c49dee3da4822c009c5a7fe591e9223c5a2cfcf95a4067ca4dfb5a7b89c612"),
+    "resnet34.a1_in1k": ("0e8757122c4c09b15fb9300c0fd09b3fe89e28bf", "829a220f9529d2b1ffdc8719d3273463001e0daf411eaf1916865d9db62c0ed2"),
+    "resnet50.a1_in1k": ("5d9e13b8fdab4d9718bcf2c8f5c3af01878367e8", "773525d5821de224f8f30c33377b7a795d7863e08522698200d3217d3f2a41bb"),
+    "resnet101.a1_in1k": ("e95c1e3e7cdcc0637817ecc79658817e6dc441bc", "1ba5b660e7c175b3c27c557fc7dc8b2815be830c516815b0155f61b403f27380"),
+    "resnet152.a1_in1k": ("449ee9bfaea31586d09a7e686b5932e9d1272ec6", "5a3518da3d35ee04e77a5e69289cff55c3a07a732d7287f6cab20bd4d330eda9"),
+    "resnet18d.ra2_in1k": ("591cf0147ae10b2e3284b25e0516b2bc5ab17780", "0ad5d924c4269ad863590b6ccdd19f5fb48d0bae695c1dd6751de0b0282d8361"),
+    "resnet50d.ra2_in1k": ("b5aa118ea31ee6b9e8cceff7764d2156c27b54bc", None),
+    "resnet101d.ra2_in1k": (None, "c2192596da2e8d652cbf0465b8694704247b524efb68ed194504af453830709c"),
+    "resnet152d.ra2_in1k": ("3566144f955888325a551683389ff25932c9861a", None),
+}
+
+
 def _hub(timm_name):
-    return f"https://huggingface.co/timm/{timm_name}/resolve/main/model.safetensors"
+    """(url, sha256) of a timm hub repo's model.safetensors, pinned where known."""
+    revision, sha256 = _HUB_PINS.get(timm_name, (None, None))
+    return f"https://huggingface.co/timm/{timm_name}/resolve/{revision or 'main'}/model.safetensors", sha256
 
 
 _KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
@@ -363,20 +423,20 @@ for _name, _v1, _v2 in [
     ("resnext50_32x4d", 77.618, 81.198), ("resnext101_32x8d", 79.312, 82.834),
     ("wide_resnet50_2", 78.468, 81.602), ("wide_resnet101_2", 78.848, 82.510),
 ]:
-    PUBLISHED[_name, "torchvision:IMAGENET1K_V1"] = PublishedWeights(_hub(f"{_name}.tv_in1k"), None, "v1.5", "torch", _v1)
+    PUBLISHED[_name, "torchvision:IMAGENET1K_V1"] = PublishedWeights(*_hub(f"{_name}.tv_in1k"), "v1.5", "torch", _v1)
     if _v2:
         PUBLISHED[_name, "torchvision:IMAGENET1K_V2"] = PublishedWeights(
-            _hub(f"{_name}.tv2_in1k"), None, "v1.5", "torch", _v2, crop_pct=0.965)
+            *_hub(f"{_name}.tv2_in1k"), "v1.5", "torch", _v2, crop_pct=0.965)
 # Trained with torchvision's new recipe (pytorch/vision#5935), so evaluated 232 -> 224 although it is "V1".
 PUBLISHED["resnext101_64x4d", "torchvision:IMAGENET1K_V1"] = PublishedWeights(
-    _hub("resnext101_64x4d.tv_in1k"), None, "v1.5", "torch", 83.246, crop_pct=0.965)
+    *_hub("resnext101_64x4d.tv_in1k"), "v1.5", "torch", 83.246, crop_pct=0.965)
 for _name, _top1 in [("resnet18", 71.49), ("resnet34", 75.03), ("resnet50", 80.38), ("resnet101", 81.93), ("resnet152", 82.73)]:
-    PUBLISHED[_name, "timm:a1_in1k"] = PublishedWeights(_hub(f"{_name}.a1_in1k"), None, "v1.5", "torch", _top1,
+    PUBLISHED[_name, "timm:a1_in1k"] = PublishedWeights(*_hub(f"{_name}.a1_in1k"), "v1.5", "torch", _top1,
                                                         crop_pct=0.95, interpolation="bicubic")
 for _name, _top1, _size, _crop in [("resnet18", 73.67, 224, 0.875), ("resnet34", 77.11, 224, 0.875),
                                    ("resnet50", 80.53, 224, 0.875), ("resnet101", 82.31, 256, 0.95),
                                    ("resnet152", 83.13, 256, 0.95)]:
-    PUBLISHED[_name, "timm:ra2_in1k"] = PublishedWeights(_hub(f"{_name}d.ra2_in1k"), None, "v1d", "torch", _top1,
+    PUBLISHED[_name, "timm:ra2_in1k"] = PublishedWeights(*_hub(f"{_name}d.ra2_in1k"), "v1d", "torch", _top1,
                                                          input_size=_size, crop_pct=_crop, interpolation="bicubic")
 for _name, (_top, _notop) in _KERAS_MD5.items():
     _file = f"{_name}_weights_tf_dim_ordering_tf_kernels"
@@ -438,8 +498,9 @@ def _digest(path, algorithm):
 def fetch(spec: PublishedWeights, *, include_top: bool = True, cache_dir: str | None = None) -> str:
     """Downloads published weights into the Keras cache (once) and verifies their checksum.
 
-    A file whose checksum does not match is deleted, so that the next call downloads it
-    again, and the call raises. Returns the file's path.
+    A cached file whose checksum does not match (damaged, or an older download) is deleted and
+    downloaded again, once; a second mismatch raises and leaves nothing in the cache. Without a
+    network, the error says how to load a local copy instead. Returns the file's path.
     """
     url, expected = spec.url, spec.file_hash
     if not include_top and spec.notop_url:
@@ -448,18 +509,25 @@ def fetch(spec: PublishedWeights, *, include_top: bool = True, cache_dir: str | 
     file_name = parts[-1] if "huggingface.co" not in url else f"{parts[-4]}.safetensors"
     if cache_dir is not None:
         os.makedirs(cache_dir, exist_ok=True)  # else Keras falls back to /tmp/.keras
-    path = keras.utils.get_file(file_name, url, cache_dir=cache_dir, cache_subdir=os.path.join("models", "keras_resnet"))
     algorithm = "md5" if expected and len(expected) == 32 else "sha256"
-    actual = _digest(path, algorithm)
-    if expected is None:
-        warnings.warn(
-            f"No checksum is pinned for {url}; the downloaded file {path} has SHA-256 {actual}.",
-            stacklevel=3,
-        )
-    elif actual != expected.lower():
-        os.remove(path)
-        raise ValueError(
-            f"Checksum mismatch for {url}: expected {algorithm} {expected}, the download has "
-            f"{actual}. The file was deleted; call again to download it afresh."
-        )
-    return path
+    for attempt in (1, 2):
+        try:
+            path = keras.utils.get_file(file_name, url, cache_dir=cache_dir,
+                                        cache_subdir=os.path.join("models", "keras_resnet"))
+        except Exception as error:  # Keras raises a bare Exception("URL fetch failure on ...") offline
+            pinned = f" (its {algorithm}: {expected})" if expected else ""
+            raise ConnectionError(
+                f"Cannot download {url}: {error}. Offline? Download {file_name}{pinned} on a connected machine and "
+                f"load the file itself: weights='/path/to/{file_name}'.") from None
+        actual = _digest(path, algorithm)
+        if expected is None:
+            warnings.warn(f"No checksum is pinned for {url}; the downloaded file {path} has SHA-256 {actual}.",
+                          stacklevel=3)
+            return path
+        if actual == expected.lower():
+            return path
+        os.remove(path)  # a damaged or stale copy: the next attempt downloads it afresh
+    raise ValueError(
+        f"Checksum mismatch for {url}: expected {algorithm} {expected}, the download has {actual} (twice). "
+        "The file was deleted; the published file may have changed."
+    )

@@ -18,6 +18,8 @@ import keras_resnet
 from helpers import images, randomise_vectors
 
 BACKENDS = [name for name in ("jax", "torch") if importlib.util.find_spec(name)]
+# JAX compiles every op of eager calls: its 24-model comparison takes 80 s here, a slow test.
+BACKEND_PARAMS = [pytest.param(name, marks=pytest.mark.slow) if name == "jax" else name for name in BACKENDS]
 TINY = dict(stage_sizes=(1, 1, 1, 1), filters=8, classes=5, input_shape=(32, 32, 3), classifier_activation=None)
 CASES = [
     *[dict(id=f"{block}-{variant}", kwargs=dict(block=block, variant=variant, **TINY))
@@ -93,7 +95,7 @@ def test_tensorflow_reference_loads_what_it_saved(reference):
         np.testing.assert_array_equal(results[f"{case['id']}/logits"], direct[case["id"]])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 def test_core_on_backend_matches_tensorflow(reference, backend):
     folder, _, expected, expected_report = reference
     results, report = run_worker(folder, backend, "cases")

@@ -48,14 +48,24 @@ def test_keras_applications_count_params(name, variant):
     assert keras_resnet.build(name, variant=variant).count_params() == KERAS_APPLICATIONS[name, variant]
 
 
-@pytest.mark.parametrize("name", CIFAR_PAPER)
+def _slow_if_deep(cases):
+    """The deepest nets (ResNet-200, ResNet-1202) build in 10-15 s each: slow tests."""
+    def parts(case):
+        return case if isinstance(case, tuple) else (case,)
+
+    return [pytest.param(*parts(case), marks=pytest.mark.slow)
+            if any(str(part).removeprefix("resnet") in ("200", "1202") for part in parts(case)) else case
+            for case in cases]
+
+
+@pytest.mark.parametrize("name", _slow_if_deep(CIFAR_PAPER))
 def test_cifar_option_a_matches_paper(name):
     count = trainable_params(keras_resnet.build(name))
     digits = 1 if CIFAR_PAPER[name] >= 1 else 2
     assert round(count / 1e6, digits) == CIFAR_PAPER[name]
 
 
-@pytest.mark.parametrize("name, variant", OURS)
+@pytest.mark.parametrize("name, variant", _slow_if_deep(OURS))
 def test_pinned_trainable_params(name, variant):
     assert trainable_params(keras_resnet.build(name, variant=variant)) == OURS[name, variant]
 
@@ -102,7 +112,7 @@ ALL_VARIANTS = {
 }
 
 
-@pytest.mark.parametrize("depth", ALL_VARIANTS)
+@pytest.mark.parametrize("depth", _slow_if_deep(ALL_VARIANTS))
 def test_every_depth_and_variant(depth):
     counts = tuple(
         keras_resnet.build(f"resnet{depth}", variant=variant).count_params() if expected else None

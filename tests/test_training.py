@@ -42,13 +42,21 @@ def test_embedded_digits():
 def test_folder_reports_and_skips_unreadable_files(tmp_path):
     write_folder(tmp_path)
     (tmp_path / "train" / "cat" / "notes.jpg").write_text("not an image")  # wrong format: reported, skipped
-    good = (tmp_path / "train" / "dog" / "0.png").read_bytes()
-    (tmp_path / "train" / "dog" / "truncated.png").write_bytes(good[:40])  # fails to decode: dropped
-    with pytest.warns(UserWarning, match=r"Skipped 1 unreadable image file\(s\).*notes.jpg"):
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    jpeg = tf.io.encode_jpeg(noise).numpy()
+    (tmp_path / "train" / "dog" / "truncated.jpg").write_bytes(jpeg[:len(jpeg) // 2])  # a header, half the data
+    with pytest.warns(UserWarning) as caught:
         dataset, info = data_lib.load(str(tmp_path), "train")
+    [warning] = [str(w.message) for w in caught]
+    assert warning.startswith(f"{tmp_path / 'train'}: 2 file(s) will not be used: ")
+    assert f"{tmp_path / 'train' / 'cat' / 'notes.jpg'}: not an image file (JPEG, PNG, GIF, BMP, WEBP)" in warning
+    assert f"{tmp_path / 'train' / 'dog' / 'truncated.jpg'}: cannot be decoded (truncated or corrupt)" in warning
+    assert [path for path, _ in info.skipped] == [str(tmp_path / "train" / "cat" / "notes.jpg"),
+                                                  str(tmp_path / "train" / "dog" / "truncated.jpg")]
     assert info.class_names == ("cat", "dog") and info.image_shape == (12, 12, 3)
+    assert int(dataset.cardinality()) == 12  # known: fit never runs "out of data"
     labels = [int(label) for _, label in dataset]
-    assert sorted(labels) == [0] * 6 + [1] * 6  # the truncated file is gone, the run goes on
+    assert sorted(labels) == [0] * 6 + [1] * 6
     with pytest.raises(ValueError, match=r"`split` must name a folder.*received split='val'"):
         data_lib.load(str(tmp_path), "val")
 
@@ -161,23 +169,26 @@ def test_bad_training_arguments():
 
 
 def test_sigkill_mid_epoch_then_resume(tmp_path):
-    """A real `keras-resnet train` is killed with SIGKILL during epoch 2 and started again."""
+    """A real `keras-resnet train` is killed with SIGKILL inside epoch 2, and started again."""
     run = tmp_path / "run"
     command = [sys.executable, "-m", "keras_resnet.tools.cli", "train", "--data", "digits", "--epochs", "4",
-               "--batch-size", "32", "--out", str(run), "--progress", "0", "--no-export"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while time.time() < deadline and not (run / "state.json").exists():
-        time.sleep(0.2)
-    assert (run / "state.json").exists(), "epoch 1 never finished"
-    time.sleep(1.0)  # well inside epoch 2 (about 3 s an epoch)
+               "--batch-size", "32", "--out", str(run), "--progress", "2", "--no-export"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # Keras prints "Epoch 2/4" as epoch 2 begins, and commits it (state.json) only at its end,
+    # seconds later (44 steps): a kill right after the line lands mid-epoch.
+    for line in process.stdout:
+        if line.startswith("Epoch 2/4"):
+            break
     process.send_signal(signal.SIGKILL)
     process.wait()
-    (run / ".partial-last.keras").write_bytes(b"half a file")  # as if killed while writing
     state = json.load(open(run / "state.json"))
-    assert state["epoch"] in (1, 2)
+    assert state["epoch"] == 1 and [row["epoch"] for row in state["history"]] == [1]  # killed inside epoch 2
+    assert [name for name in os.listdir(run / "checkpoints") if not name.startswith(".partial-")] == ["epoch-1.keras"]
+    (run / ".partial-last.keras").write_bytes(b"half a file")  # as if killed while writing
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Resuming" in completed.stdout and "after epoch 1 of 4" in completed.stdout
     assert [row["epoch"] for row in read_history(run)] == ["1", "2", "3", "4"]
     assert json.load(open(run / "state.json"))["epoch"] == 4
     assert not [name for name in os.listdir(run) if name.startswith(".partial-")]
@@ -213,6 +224,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_multi_worker_two_processes(tmp_path):
     """Two worker processes on 127.0.0.1 sharing one run folder, as on a shared filesystem."""
     ports = [_free_port(), _free_port()]
@@ -236,32 +248,43 @@ def test_multi_worker_two_processes(tmp_path):
 
 
 def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
-    run, exports = tmp_path / "run", tmp_path / "saved_models"
+    run, exports, evaluations = tmp_path / "run", tmp_path / "saved_models", tmp_path / "evaluations"
     metrics = train(TrainConfig(data="digits", epochs=1, batch_size=64, out=str(run), verbose=0, export=str(exports),
                                 export_formats=("saved_model", "tflite_int8", "onnx")))
     version = exports / "run" / "1"
-    reports = {}
-    for model, runtime in [(run / "last.keras", None), (version, "saved_model_tf1"), (version / "model_int8.tflite", None),
-                           (version / "model.onnx", None)]:
-        command = [sys.executable, "-m", "keras_resnet.tools.cli", "evaluate", str(model), "--data", "digits"]
-        result = subprocess.run(command + (["--runtime", runtime] if runtime else []), capture_output=True, text=True,
-                                timeout=300)
-        assert result.returncode == 0, result.stderr[-2000:]
-        label = "test" if runtime is None and model.suffix == ".keras" else "test-" + (
-            "saved_model" if model.is_dir() else model.stem)
-        reports[label] = json.load(open((run if model.suffix == ".keras" else version) / f"evaluation-{label}.json"))
-    report = reports["test"]
+    published = sorted(str(path) for path in version.rglob("*"))
+    command = [sys.executable, "-m", "keras_resnet.tools.cli", "evaluate", str(run / "last.keras"), "--data", "digits",
+               "--out", str(evaluations)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = result.stdout.strip().rsplit("written to ", 1)[1].rstrip(")")
+    reports = {os.path.basename(folder): json.load(open(os.path.join(folder, "evaluation.json")))}
+    from keras_resnet.tools.evaluate import evaluate
+
+    for model, runtime in [(version, "saved_model_tf1"), (version / "model_int8.tflite", None), (version / "model.onnx", None)]:
+        metrics = evaluate(str(model), "digits", out=str(evaluations), runtime=runtime)
+        reports[os.path.basename(metrics["folder"])] = json.load(open(os.path.join(metrics["folder"], "evaluation.json")))
+    # Each in a folder of its own; none in the export TF Serving serves, none beside the run.
+    assert sorted(reports) == ["run-last-test-1", "run-v1-model-test-1", "run-v1-model_int8-test-1",
+                               "run-v1-saved_model-test-1"]
+    assert sorted(str(path) for path in version.rglob("*")) == published
+    assert not list(run.glob("evaluation-*")) and not list(run.glob("confusion_matrix*"))
+    report = reports["run-last-test-1"]
     assert report["examples"] == 360 and len(report["confusion_matrix"]) == 10
+    assert (report["data"], report["split"], report["model"]) == ("digits", "test", str(run / "last.keras"))
     assert sum(map(sum, report["confusion_matrix"])) == 360
     assert report["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
     assert report["top5"] == pytest.approx(metrics["top5"], abs=1e-6)
-    assert (run / "confusion_matrix-test.png").stat().st_size > 1000
+    assert (evaluations / "run-last-test-1" / "confusion_matrix.png").stat().st_size > 1000
     # Each export, in its own runtime, scores what the Keras model scores (int8 within a point).
-    assert reports["test-saved_model"]["runtime"] == "saved_model_tf1"
-    assert reports["test-saved_model"]["accuracy"] == report["accuracy"]
-    assert reports["test-model"]["accuracy"] == pytest.approx(report["accuracy"], abs=1 / 360)
+    assert reports["run-v1-saved_model-test-1"]["runtime"] == "saved_model_tf1"
+    assert reports["run-v1-saved_model-test-1"]["accuracy"] == report["accuracy"]
+    assert reports["run-v1-model-test-1"]["accuracy"] == pytest.approx(report["accuracy"], abs=1 / 360)
     # After one epoch many digits sit near a decision boundary; the full CIFAR-10 figure is in the README.
-    assert reports["test-model_int8"]["accuracy"] == pytest.approx(report["accuracy"], abs=0.03)
+    assert reports["run-v1-model_int8-test-1"]["accuracy"] == pytest.approx(report["accuracy"], abs=0.03)
+    # Evaluating again never replaces the first.
+    again = evaluate(str(run / "last.keras"), "digits", out=str(evaluations))
+    assert again["folder"] == str(evaluations / "run-last-test-2") and again["accuracy"] == report["accuracy"]
     # A run folder exports by path too, calibrating int8 on its own training data.
     from keras_resnet.tools.export import export
 
@@ -270,8 +293,6 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     manifest = json.load(open(exports / "run" / "2" / "manifest.json"))
     assert manifest["recipe"] == "none" and manifest["class_names"] == report["class_names"]
     assert manifest["verification"]["tflite_int8"]["examples"] == 32
-    from keras_resnet.tools.evaluate import evaluate
-
     with pytest.raises(FileNotFoundError, match=r"`model` must be an existing file or folder; received model='nope.h5'"):
         evaluate("nope.h5")
     (tmp_path / "weights.h5").write_bytes(b"")

@@ -271,12 +271,17 @@ def test_unpinned_download_warns_with_its_hash(served):
 
 
 def test_published_names_resolve_and_check_the_variant():
-    assert weights_lib.published("resnet50", "imagenet", "v1.5").url.endswith("resnet50.tv2_in1k/resolve/main/model.safetensors")
-    assert weights_lib.published("resnet18", "imagenet", "v1.5").url.endswith("resnet18.tv_in1k/resolve/main/model.safetensors")
+    assert weights_lib.published("resnet50", "imagenet", "v1.5").url.endswith(
+        "resnet50.tv2_in1k/resolve/f2a8587ea6b4a3a1d84450bcc2561b07952daae2/model.safetensors")
+    resnet18 = weights_lib.published("resnet18", "imagenet", "v1.5")
+    assert resnet18.url.endswith("resnet18.tv_in1k/resolve/590dfdd48494d2316a8385e1ca7fbec3b9359b35/model.safetensors")
+    assert (resnet18.file_hash, resnet18.crop_pct) == ("694f673df6520a3158624e8a89af086f59923ee4cd7436fe5bc3bc71d295ad81", 0.875)
+    assert weights_lib.published("resnet101", "imagenet", "v1.5").crop_pct == 0.965  # V2: 232 -> 224
     keras_v1 = weights_lib.published("resnet50", "imagenet", "v1")
     assert (keras_v1.file_hash, keras_v1.preprocessing) == ("2cb95161c43110f7111970584f804107", "caffe")
     assert weights_lib.published("resnet101", "imagenet", "v2").notop_url.endswith("resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5")
-    assert weights_lib.published("resnet50", "imagenet", "v1d").url.endswith("resnet50d.ra2_in1k/resolve/main/model.safetensors")
+    assert weights_lib.published("resnet50", "imagenet", "v1d").url.endswith(
+        "resnet50d.ra2_in1k/resolve/b5aa118ea31ee6b9e8cceff7764d2156c27b54bc/model.safetensors")
     with pytest.raises(ValueError, match=r"`variant` must be 'v1' for weights 'keras:imagenet' of resnet50; received variant='v1.5'"):
         keras_resnet.ResNet50(weights="keras:imagenet")
     with pytest.raises(ValueError, match=r"`weights` must be None, a file, or one of \['imagenet', 'keras:imagenet'.*received weights='timm:nope'"):

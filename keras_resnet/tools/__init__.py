@@ -27,7 +27,7 @@ def require(module: str, extra: str, backend: bool = False):
         import keras
 
         if keras.backend.backend() != "tensorflow":
-            raise RuntimeError(f"keras_resnet.tools runs on Keras' TensorFlow backend; this process uses "
+            raise ImportError(f"keras_resnet.tools runs on Keras' TensorFlow backend; this process uses "
                                f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow (the models themselves "
                                "run on any backend).")
     return imported

@@ -8,17 +8,20 @@ import argparse
 import ast
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import sys
 import threading
 
+from keras_resnet import files
 from keras_resnet.tools import config
 
 
-# A C++ log line of TensorFlow, XLA or LiteRT (absl's "I0000 00:00:1795867387.990526  2835 port.cc:153] ...").
+# A C++ log line of TensorFlow, XLA or LiteRT (absl's "I0000 00:00:1795867387.990526  2835 port.cc:153] ..."),
+# or the TFLite quantizer's printout.
 _NATIVE_LOG = re.compile(rb"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ "
-                         rb"[\w.-]+:\d+\]|INFO: Created TensorFlow Lite)")
+                         rb"[\w.-]+:\d+\]|INFO: Created TensorFlow Lite|fully_quantize: )")
 
 
 @contextlib.contextmanager
@@ -50,6 +53,11 @@ def _without_native_logs():
         os.close(stderr)
 
 
+# Errors of the user's input or environment (bad values, missing files, a locked run, a missing
+# extra), which the API raises with a message that names the cause.
+USER_ERRORS = (ValueError, OSError, ImportError)
+
+
 def _models(args):
     from keras_resnet.summary import model_table
 
@@ -63,10 +71,13 @@ def _models(args):
 
 
 def _option(text):
-    """`key=value` with a Python literal value (`se_ratio=0.0625`, `plain=True`)."""
+    """`key=value` with a Python literal value (`se_ratio=0.0625`, `plain=True`, `plain=true`);
+    anything else stays a string, which the builder then checks (`maybe` is no boolean)."""
     key, _, value = text.partition("=")
     if not key or not value:
         raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    if value.lower() in ("true", "false"):
+        return key, value.lower() == "true"
     try:
         return key, ast.literal_eval(value)
     except (ValueError, SyntaxError):
@@ -74,12 +85,17 @@ def _option(text):
 
 
 def _train(args):
-    from keras_resnet.tools.train import train
-
     fields = {f.name for f in dataclasses.fields(config.TrainConfig)}
     values = {k: v for k, v in vars(args).items() if k in fields and v is not None and k != "model_options"}
     values["model_options"] = dict(args.option or [])
-    metrics = train(config.TrainConfig(**values))
+    if values.get("export") == "":  # --no-export
+        values["export"] = None
+    run = config.TrainConfig(**values)
+    if args.strategy != "multi_worker":  # a second writer is refused before TensorFlow even loads
+        files.check_unlocked(os.path.join(run.run_dir, ".lock"), f"run folder {run.run_dir}")
+    from keras_resnet.tools.train import train
+
+    metrics = train(run)
     print("evaluation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
 
@@ -88,7 +104,8 @@ def _evaluate(args):
 
     metrics = evaluate(args.model, args.data, split=args.split, data_dir=args.data_dir, batch_size=args.batch_size,
                        out=args.out, runtime=args.runtime)
-    print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)))
+    print(", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)) + f" ({metrics['examples']} "
+          f"images; written to {metrics['folder']})")
 
 
 def _export(args):
@@ -154,7 +171,8 @@ def _add_cpu_replicas(parser):
 def _command(commands, name, run, help):
     """A subcommand that takes --verbose (TensorFlow's C++ log lines, off by default)."""
     command = commands.add_parser(name, help=help)
-    command.add_argument("--verbose", action="store_true", help="show TensorFlow's C++ log lines (hidden by default)")
+    command.add_argument("--verbose", dest="native_logs", action="store_true",
+                         help="show TensorFlow's C++ log lines (hidden by default)")
     command.set_defaults(run=run)
     return command
 
@@ -215,7 +233,8 @@ def main(argv=None):
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--data-dir")
     evaluate.add_argument("--batch-size", type=int, default=256)
-    evaluate.add_argument("--out", help="folder for evaluation.json and confusion_matrix.png (default: beside the model)")
+    evaluate.add_argument("--out", default="evaluations",
+                          help="folder that collects evaluations: each goes to <out>/<model>-<split>-<n>/, never into an export")
 
     export = _command(commands, "export", _export,
                       "export a model for TF Serving, LiteRT and onnxruntime, each verified")
@@ -233,7 +252,7 @@ def main(argv=None):
     export.add_argument("--data-dir", help="tensorflow-datasets' data folder")
 
     predict = _command(commands, "predict", _predict, "classify images with a model or export, in its own runtime")
-    predict.add_argument("images", nargs="+", help="JPEG, PNG, GIF or BMP files")
+    predict.add_argument("images", nargs="+", help="JPEG, PNG, GIF, BMP or WebP files")
     predict.add_argument("--model", required=True, help="a .keras file, run folder, SavedModel folder, .tflite or .onnx")
     predict.add_argument("--top-k", type=int, default=5)
     predict.add_argument("--resize", action="store_true",
@@ -250,24 +269,28 @@ def main(argv=None):
 
     args = parser.parse_args(argv)
     # Before TensorFlow loads: its C++ logging reads these once. The tools run on TensorFlow.
-    if args.verbose:
+    if args.native_logs:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
     else:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)  # its Python deprecation notices
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with contextlib.nullcontext() if args.verbose else _without_native_logs():
-        if args.command == "models" and args.names:
-            from keras_resnet.models import MODELS
+    try:
+        with contextlib.nullcontext() if args.native_logs else _without_native_logs():
+            if args.command == "models" and args.names:
+                from keras_resnet.models import MODELS
 
-            unknown = [name for name in args.names if name not in MODELS]
-            if unknown:
-                parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
-        if getattr(args, "cpu_replicas", None):
-            from keras_resnet.tools._tensorflow import tf
+                unknown = [name for name in args.names if name not in MODELS]
+                if unknown:
+                    parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
+            if getattr(args, "cpu_replicas", None):
+                from keras_resnet.tools._tensorflow import tf
 
-            cpu = tf.config.list_physical_devices("CPU")[0]
-            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
-        args.run(args)
+                cpu = tf.config.list_physical_devices("CPU")[0]
+                tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
+            args.run(args)
+    except USER_ERRORS as error:  # what the user can fix: one line; anything else keeps its traceback
+        parser.exit(2, f"keras-resnet: error: {' '.join(str(error).split())}\n")
     return 0
 
 

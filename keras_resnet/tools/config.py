@@ -51,23 +51,73 @@ class TrainConfig:
     seed: int = 0
     verbose: int = 1
 
+    @property
+    def run_dir(self) -> str:
+        """The run folder: `out`, else runs/<model>-<data's name>."""
+        import os
+
+        return self.out or os.path.join("runs", f"{self.model}-{os.path.basename(os.path.normpath(self.data))}")
+
     def check(self):
+        """Every value, checked before anything is read or written: a ValueError naming the field,
+        the value received and what is accepted."""
+        import math
+
         from keras_resnet.models import MODELS
 
-        for field, value, accepted in [
-            ("model", self.model, tuple(MODELS)), ("strategy", self.strategy, STRATEGIES),
-            ("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
-            ("precision", self.precision, PRECISIONS), ("recipe", self.recipe, (None, *RECIPES)),
+        def fail(field, accepted):
+            raise ValueError(f"`{field}` must be {accepted}; received {field}={getattr(self, field)!r}.")
+
+        for field, accepted in [
+            ("model", tuple(MODELS)), ("strategy", STRATEGIES), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
+            ("precision", PRECISIONS), ("recipe", (None, *RECIPES)), ("verbose", (0, 1, 2)),
         ]:
-            if value not in accepted:
-                raise ValueError(f"`{field}` must be one of {list(accepted)}; received {field}={value!r}.")
+            if getattr(self, field) not in accepted or isinstance(getattr(self, field), bool):
+                fail(field, f"one of {list(accepted)}")
         for field in ("epochs", "batch_size"):
-            if not isinstance(getattr(self, field), int) or getattr(self, field) < 1:
-                raise ValueError(f"`{field}` must be an integer >= 1; received {field}={getattr(self, field)!r}.")
-        if not self.lr > 0:
-            raise ValueError(f"`lr` must be > 0; received lr={self.lr!r}.")
-        unknown = [kind for kind in self.export_formats if kind not in EXPORT_FORMATS]
+            if not _is_int(getattr(self, field)) or getattr(self, field) < 1:
+                fail(field, "an integer >= 1")
+        if not (_is_int(self.seed) and self.seed >= 0):
+            fail("seed", "an integer >= 0")
+        if self.image_size is not None and not (_is_int(self.image_size) and self.image_size >= 1):
+            fail("image_size", "None (the images' own size) or an integer >= 1")
+        for field, low, high, accepted in [
+            ("lr", 0, math.inf, "a number > 0"), ("momentum", 0, 1, "a number in [0, 1)"),
+            ("weight_decay", 0, math.inf, "a number >= 0"), ("warmup_epochs", 0, math.inf, "a number >= 0"),
+            ("label_smoothing", 0, 1, "a number in [0, 1)"),
+        ]:
+            value = getattr(self, field)
+            if not _is_number(value) or not low <= value < high or (field == "lr" and value == 0):
+                fail(field, accepted)
+        for field in ("nesterov", "download", "jit_compile"):
+            if not isinstance(getattr(self, field), bool):
+                fail(field, "True or False")
+        if not isinstance(self.model_options, dict) or not all(isinstance(key, str) for key in self.model_options):
+            fail("model_options", "a dict of the model builder's keyword arguments")
+        import inspect
+
+        accepted = [name for name in inspect.signature(MODELS[self.model]).parameters
+                    if name not in ("classes", "input_shape", "input_tensor", "include_top", "pooling", "name",
+                                    "classifier_activation", "include_preprocessing")]
+        unknown = sorted(set(self.model_options) - set(accepted))
         if unknown:
-            raise ValueError(f"`export_formats` must be from {list(EXPORT_FORMATS)}; received export_formats={unknown!r}.")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"`label_smoothing` must be in [0, 1); received label_smoothing={self.label_smoothing!r}.")
+            raise ValueError(f"`model_options` must be options of {self.model} ({', '.join(accepted)}); received "
+                             f"{unknown}.")
+        unknown = [kind for kind in self.export_formats if kind not in EXPORT_FORMATS]
+        if unknown or not self.export_formats:
+            raise ValueError(f"`export_formats` must be a non-empty list from {list(EXPORT_FORMATS)}; "
+                             f"received export_formats={list(self.export_formats)!r}.")
+        for field in ("data", "out", "export", "data_dir", "manual_dir"):
+            value = getattr(self, field)
+            if value is not None and not (isinstance(value, str) and value):
+                fail(field, "a non-empty path or name" + ("" if field == "data" else ", or None"))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -21,6 +21,7 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_resnet import files as files_lib
 from keras_resnet.files import write_json
 from keras_resnet.preprocessing import preprocess_input
 from keras_resnet.tools import require, runtimes
@@ -175,9 +176,7 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
         name = name or os.path.splitext(os.path.basename(os.path.normpath(source)))[0]  # the run's or file's name
         run = predictor.manifest  # a run folder's config.json: calibrate on its training data
         if calibration is None and "tflite_int8" in formats and run.get("data"):
-            calibration = calibration_images(run["data"], split=run.get("train_split", "train"),
-                                             image_size=predictor.input_shape[:2], data_dir=run.get("data_dir"),
-                                             **predictor.preparation)
+            calibration = _run_calibration(source, run, predictor)
     formats = list(formats)
     unknown = [kind for kind in formats if kind not in FORMATS]
     if unknown or not formats:
@@ -195,13 +194,11 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
     if not name or os.sep in name or name.startswith("."):
         raise ValueError(f"`name` must be a plain folder name; received name={name!r}.")
     root = os.path.join(out, name)
-    version = _next_version(root) if version is None else version
-    if not isinstance(version, int) or version < 1:
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise ValueError(f"`version` must be a positive integer; received version={version!r}.")
-    target = os.path.join(root, str(version))
-    if os.path.exists(target):
-        raise FileExistsError(f"`version` {version} already exists at {target}; it is never overwritten. "
-                              "Pass another version, or none for the next free one.")
+    if version is not None and os.path.exists(os.path.join(root, str(version))):
+        raise FileExistsError(f"`version` {version} already exists at {os.path.join(root, str(version))}; it is never "
+                              "overwritten. Pass another version, or none for the next free one.")
     if class_names is not None and len(class_names) != model.output_shape[-1]:
         raise ValueError(f"`class_names` must have one name per class ({model.output_shape[-1]}); received {len(class_names)}.")
 
@@ -218,8 +215,11 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
     raw_reference = raw_network.predict(sample, verbose=0, batch_size=32) if (raw or preprocessing) else None
 
     os.makedirs(root, exist_ok=True)
-    partial = tempfile.mkdtemp(dir=root, prefix=".partial-")
-    scratch = tempfile.mkdtemp(prefix="keras_resnet_export-")
+    # What killed exports left: partial versions here, scratch folders in the temporary folder.
+    files_lib.remove_stale(root, ".partial-")
+    files_lib.remove_stale(tempfile.gettempdir(), "keras_resnet_export-")
+    partial = tempfile.mkdtemp(dir=root, prefix=f".partial-{os.getpid()}-")
+    scratch = tempfile.mkdtemp(prefix=f"keras_resnet_export-{os.getpid()}-")
     spec = tf.TensorSpec([None, height, width, channels], tf.dtypes.as_dtype(input_dtype), name=INPUT_NAME)
     float_spec = tf.TensorSpec([None, height, width, channels], tf.float32, name=INPUT_NAME)
     files, verification = {}, {}
@@ -254,11 +254,22 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
             _convert_onnx(float_network, float_spec, path)
             files["onnx"] = "model.onnx"
             verification["onnx"] = _compare("onnx", runtimes.OnnxPredictor(path)(model_sample), reference)
-        write_json(os.path.join(partial, runtimes.MANIFEST), _manifest(
-            model, name, version, float_network, input_dtype, raw, preprocessing, class_names, partial, files,
-            verification, extra))
         os.chmod(partial, 0o755)  # mkdtemp makes folders private
-        os.rename(partial, target)  # fails rather than replace a version made meanwhile
+        # One publisher at a time picks the version and renames into it, so concurrent exports of
+        # one name each get their own version; the long work above runs in parallel.
+        with files_lib.exclusive(os.path.join(out, f".{name}.lock"), f"model folder {root}", wait=True):
+            if version is None:
+                chosen = _next_version(root)
+            elif os.path.exists(os.path.join(root, str(version))):
+                raise FileExistsError(f"`version` {version} was published meanwhile at {os.path.join(root, str(version))}; "
+                                      "it is never overwritten.")
+            else:
+                chosen = version
+            write_json(os.path.join(partial, runtimes.MANIFEST), _manifest(
+                model, name, chosen, float_network, input_dtype, raw, preprocessing, class_names, partial, files,
+                verification, extra))
+            target = os.path.join(root, str(chosen))
+            os.rename(partial, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if os.path.exists(partial):
@@ -306,6 +317,20 @@ def _manifest(model, name, version, network, input_dtype, raw, preprocessing, cl
     }
 
 
+def _run_calibration(source, run, predictor):
+    """A run folder's calibration images, from the training data its config.json names (the
+    absolute path where it records one), or an error that says where the path came from."""
+    data = run.get("data_path") or run["data"]
+    try:
+        return calibration_images(data, split=run.get("train_split", "train"), image_size=predictor.input_shape[:2],
+                                  data_dir=run.get("data_dir"), **predictor.preparation)
+    except Exception as error:
+        raise ValueError(f"Cannot read the calibration images for the int8 export from the run's training data {data!r} "
+                         f"(from {os.path.join(source, 'config.json')}; looked for from {os.getcwd()}): {error}. Pass "
+                         "--calibration-data (calibration=... in Python) with a folder or tfds name of training images, "
+                         "or export from the folder the run was trained in.") from None
+
+
 def calibration_images(source: str, *, split: str = "train", count: int = 256, image_size=None, recipe: str = "none",
                        data_dir=None, crop_pct: float = 0.875, interpolation: str = "bilinear") -> np.ndarray:
     """`count` raw-pixel images spread evenly over a data set's split (every class, not the
@@ -318,7 +343,7 @@ def calibration_images(source: str, *, split: str = "train", count: int = 256, i
     """
     from keras_resnet.tools import data as data_lib
 
-    dataset, info = data_lib.load(source, split, data_dir=data_dir, image_size=image_size)
+    dataset, info = data_lib.load(source, split, data_dir=data_dir)
     size = tuple(image_size or info.image_shape[:2])
     examples = info.splits.get(split) or count
     dataset = dataset.shard(max(1, examples // count), 0).take(count)

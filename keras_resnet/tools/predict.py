@@ -7,9 +7,7 @@ import numpy as np
 from keras_resnet.preprocessing import imagenet_classes, preprocess_input
 from keras_resnet.tools import runtimes
 from keras_resnet.tools._tensorflow import tf
-from keras_resnet.tools.data import resize_and_center_crop
-
-_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
+from keras_resnet.tools.data import IMAGE_FORMATS, inspect_image, resize_and_center_crop
 
 
 def read_image(path, size, *, resize: bool = False, crop_pct: float = 1.0, interpolation: str = "bilinear") -> np.ndarray:
@@ -28,8 +26,10 @@ def read_image(path, size, *, resize: bool = False, crop_pct: float = 1.0, inter
         raise FileNotFoundError(f"`image` must be an existing file; received image={path!r}.")
     with open(path, "rb") as file:
         content = file.read()
-    if not any(content.startswith(magic) for magic in _MAGIC):
-        raise ValueError(f"`image` must be a JPEG, PNG, GIF or BMP file; received image={path!r}, which is none of these.")
+    try:
+        inspect_image(path)  # the same formats and pixel limit as folders
+    except ValueError as error:
+        raise ValueError(f"`image` must be a {', '.join(IMAGE_FORMATS)} file; received image={path!r}: {error}.") from None
     try:
         image = tf.io.decode_image(content, channels=3 if resize else 0, expand_animations=False)
     except tf.errors.InvalidArgumentError as error:

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras.src.backend.common import global_state  # Keras' seed state: no public getter to restore it
 
-from keras_resnet import optimizers
+from keras_resnet import files, optimizers
 from keras_resnet import weights as weights_lib
 from keras_resnet.files import atomic_write, write_json
 from keras_resnet.models import MODELS, load_model
@@ -143,7 +143,8 @@ def write_history(run_dir, history):
     plt.close(figure)
 
 
-def _optimizer(config, steps_per_epoch):
+def _schedule(config, steps_per_epoch):
+    """The learning rate per step over `config.epochs`: warmup and cosine, or the paper's steps."""
     lr = config.lr * config.batch_size / 256
     total = config.epochs * steps_per_epoch
     warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)
@@ -155,6 +156,11 @@ def _optimizer(config, steps_per_epoch):
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
             [int(total * 0.5), int(total * 0.75)], [lr, lr / 10, lr / 100],
         )
+    return schedule
+
+
+def _optimizer(config, steps_per_epoch):
+    schedule = _schedule(config, steps_per_epoch)
     if config.optimizer == "sgd":
         return optimizers.SGD(schedule, momentum=config.momentum, nesterov=config.nesterov,
                               weight_decay=config.weight_decay or None)
@@ -180,12 +186,19 @@ def eval_transform(config) -> dict:
 
 
 def _datasets(config):
-    image_size = (config.image_size,) * 2 if config.image_size else None
-    load = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download, image_size=image_size)
+    """The training and evaluation pipelines, after every check of the data: the splits' class
+    names must be equal, and each split's unusable files are reported."""
+    load = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download)
     train, info = data_lib.load(config.data, config.train_split, **load)
     examples = info.splits.get(config.train_split) or int(train.reduce(0, lambda count, _: count + 1))
-    evaluation, _ = data_lib.load(config.data, config.eval_split, **load)
-    size = (config.image_size,) * 2 if config.image_size else info.image_shape[:2]
+    evaluation, eval_info = data_lib.load(config.data, config.eval_split, **load)
+    if eval_info.class_names != info.class_names:
+        raise ValueError(
+            f"The classes of {config.data!r} differ between {config.train_split!r} and {config.eval_split!r}: only in "
+            f"{config.train_split!r}: {sorted(set(info.class_names) - set(eval_info.class_names))}, only in "
+            f"{config.eval_split!r}: {sorted(set(eval_info.class_names) - set(info.class_names))}. Labels follow the "
+            "sorted class names, so both splits must hold the same classes.")
+    size = (config.image_size,) * 2 if config.image_size else tuple(info.image_shape[:2])
     if None in size:
         raise ValueError(f"`image_size` must be given for {config.data!r}, whose images differ in size.")
     recipe = _default_recipe(config)
@@ -315,31 +328,120 @@ def _run_globals(seed, policy):
             global_state.set_global_attribute(key, value)
 
 
+# What defines a run: the network, the data and the optimisation. A rerun in the same folder must
+# match them; the other fields (epochs, verbosity, export settings, where data and devices come
+# from) only continue it.
+IDENTITY = ("model", "model_options", "train_split", "eval_split", "batch_size", "optimizer", "lr", "nesterov",
+            "momentum", "weight_decay", "schedule", "warmup_epochs", "label_smoothing", "precision", "seed")
+
+
+def run_identity(config, info, size, examples) -> dict:
+    """The fields that define a run, with the data it trains on (its classes and size; a
+    folder's file list, so that a moved folder is the same data and an edited one is not)."""
+    identity = {field: getattr(config, field) for field in IDENTITY}
+    identity.update(recipe=_default_recipe(config), image_size=list(size), classes=list(info.class_names),
+                    train_examples=examples, data=info.fingerprint or info.name)
+    return json.loads(json.dumps(identity))  # as config.json holds it: lists, not tuples
+
+
+def _differences(recorded: dict, current: dict) -> list[str]:
+    return [f"{key}: {recorded[key]!r} in the run, {current[key]!r} now" for key in recorded
+            if key in current and recorded[key] != current[key]]
+
+
+def _check_writable(path, what):
+    """`path` (or its nearest existing parent) can be written: checked before a run starts, not
+    after hours of training."""
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(f"`{what}` must be a folder this process can write; received {what}={path!r} "
+                                 f"({existing} is a file).")
+    if not os.access(existing, os.W_OK):
+        raise PermissionError(f"`{what}` must be a folder this process can write; received {what}={path!r} "
+                              f"({existing} is read-only).")
+
+
 def _train(config):
     strategy = make_strategy(config.strategy)
     chief = _is_chief(strategy)
-    run_dir = config.out or os.path.join("runs", f"{config.model}-{os.path.basename(os.path.normpath(config.data))}")
-    if chief:  # every worker reads the run folder (on a shared filesystem); the chief writes it
-        os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
-        _remove_partial_files(run_dir)
-    state_path = os.path.join(run_dir, "state.json")
-    state = json.load(open(state_path)) if os.path.exists(state_path) else {}
-
+    run_dir = config.run_dir
+    # Everything that can refuse the run happens before anything is written.
+    if chief:
+        files.check_unlocked(os.path.join(run_dir, ".lock"), f"run folder {run_dir}")
     train_data, eval_data, info, size, examples = _datasets(config)
     steps_per_epoch = examples // config.batch_size
     if steps_per_epoch < 1:
         raise ValueError(f"`batch_size` must be at most the training set's size; received batch_size={config.batch_size} "
                          f"for {examples} images.")
+    identity = run_identity(config, info, size, examples)
+    _check_run_folder(run_dir, config, identity)
+    for path, what in ((run_dir, "out"), *(((config.export, "export"),) if config.export else ())):
+        _check_writable(path, what)
+    if not chief:  # every worker reads the run folder (on a shared filesystem); the chief writes it
+        return _run(config, strategy, run_dir, identity, info, size, examples, train_data, eval_data, chief)
+    created = not os.path.exists(run_dir)
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    try:
+        with files.exclusive(os.path.join(run_dir, ".lock"), f"run folder {run_dir}"):
+            _check_run_folder(run_dir, config, identity)  # again, now that nobody else writes
+            _remove_partial_files(run_dir)
+            return _run(config, strategy, run_dir, identity, info, size, examples, train_data, eval_data, chief)
+    except BaseException:
+        if created and not os.path.exists(os.path.join(run_dir, "state.json")):
+            shutil.rmtree(run_dir, ignore_errors=True)  # a failed start leaves nothing behind
+        raise
+
+
+def _check_run_folder(run_dir, config, identity):
+    """A folder with a run in it is continued only by the same run: anything else is refused
+    with every difference listed, before anything is written."""
+    state_path, config_path = os.path.join(run_dir, "state.json"), os.path.join(run_dir, "config.json")
+    if not os.path.exists(state_path):
+        return
+    recorded = json.load(open(config_path)) if os.path.exists(config_path) else {}
+    # Runs written before identities were recorded: their config fields and classes.
+    recorded_identity = recorded.get("identity") or {**{key: recorded.get(key) for key in IDENTITY if key in recorded},
+                                                     "classes": recorded.get("classes")}
+    differences = _differences(recorded_identity, identity)
+    done = json.load(open(state_path)).get("epoch", 0)
+    if config.epochs < done:
+        differences.append(f"epochs: the run has trained {done}, epochs={config.epochs} would not continue it")
+    if differences:
+        raise ValueError(f"`out` {run_dir} holds another run, so it is not continued: " + "; ".join(differences)
+                         + ". Start afresh with another --out (or delete that folder), or continue it with its own "
+                         "settings (more --epochs, other export settings).")
+
+
+def _run(config, strategy, run_dir, identity, info, size, examples, train_data, eval_data, chief):
+    steps_per_epoch = examples // config.batch_size
+    state_path = os.path.join(run_dir, "state.json")
+    state = json.load(open(state_path)) if os.path.exists(state_path) else {}
     with strategy.scope():
         if state.get("checkpoint"):
             model = load_model(os.path.join(run_dir, state["checkpoint"]))
+            if state.get("epochs", config.epochs) != config.epochs:
+                # More epochs continue the run along a schedule stretched to the new end.
+                model.optimizer.learning_rate = _schedule(config, steps_per_epoch)
         else:
             model = _build(config, info, size, strategy.num_replicas_in_sync)
             _compile(model, _optimizer(config, steps_per_epoch), config)
     if chief:
-        write_json(os.path.join(run_dir, "config.json"), {**dataclasses.asdict(config), "classes": list(info.class_names),
-                                                             "image_size": list(size), "recipe": _default_recipe(config),
-                                                             "eval_transform": eval_transform(config)})
+        recorded = json.load(open(os.path.join(run_dir, "config.json"))) if state else {}
+        continued = recorded.get("continued", [])
+        changes = {key: [recorded[key], value] for key, value in dataclasses.asdict(config).items()
+                   if key in recorded and key not in identity and json.loads(json.dumps(value)) != recorded[key]}
+        if changes:
+            continued.append({"after_epoch": state.get("epoch", 0), "changed": changes})
+        write_json(os.path.join(run_dir, "config.json"), {
+            **json.loads(json.dumps(dataclasses.asdict(config))), "data_path": _data_path(config.data),
+            "classes": list(info.class_names), "image_size": list(size), "recipe": _default_recipe(config),
+            "eval_transform": eval_transform(config), "identity": identity, "continued": continued})
+        if info.skipped:
+            atomic_write(os.path.join(run_dir, "skipped_files.txt"),
+                         lambda partial: open(partial, "w").write("".join(f"{reason}\n" for _, reason in info.skipped)))
+    state["epochs"] = config.epochs
     initial_epoch = state.get("epoch", 0)
     if initial_epoch and config.verbose:
         print(f"Resuming {run_dir} after epoch {initial_epoch} of {config.epochs}.")
@@ -364,12 +466,17 @@ def _train(config):
     return metrics
 
 
+def _data_path(data):
+    """A folder's absolute path (so that exports and evaluations find it from anywhere), else the name."""
+    return os.path.abspath(data) if os.path.isdir(data) else data
+
+
 def _export(config, run_dir, info, size, metrics):
     """The finished run's last model, exported (and verified) to `config.export`/<run name>/<version>."""
     recipe = _default_recipe(config)
     calibration = None
     if "tflite_int8" in config.export_formats:
-        calibration = export_lib.calibration_images(config.data, split=config.train_split, image_size=size,
+        calibration = export_lib.calibration_images(_data_path(config.data), split=config.train_split, image_size=size,
                                                     recipe=recipe, data_dir=config.data_dir, **eval_transform(config))
     model = load_model(os.path.join(run_dir, "last.keras"))
     return export_lib.export(model, config.export, name=os.path.basename(os.path.normpath(run_dir)),
