@@ -97,6 +97,14 @@ def load_model(path: "str | os.PathLike", **kwargs) -> keras.Model:
         return keras.saving.load_model(path, **kwargs)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _check_flag(argument, value):
     if not isinstance(value, bool):
         _fail(argument, value, "True or False")
@@ -105,13 +113,13 @@ def _check_flag(argument, value):
 def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options):
     if block not in ("basic", "bottleneck"):
         _fail("block", block, "'basic' or 'bottleneck'")
-    if not stage_sizes or not all(isinstance(n, int) and n >= 1 for n in stage_sizes):
+    if not stage_sizes or not all(_is_int(n) and n >= 1 for n in stage_sizes):
         _fail("stage_sizes", stage_sizes, "a non-empty sequence of block counts >= 1")
     if variant not in VARIANTS:
         _fail("variant", variant, f"one of {sorted(VARIANTS)}")
     if stem not in STEMS:
         _fail("stem", stem, f"one of {STEMS}")
-    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
+    if not _is_int(classes) or classes < 1:
         _fail("classes", classes, "an integer >= 1")
     if pooling not in POOLINGS:
         _fail("pooling", pooling, "None, 'avg' or 'max'")
@@ -129,15 +137,15 @@ def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut
         _fail("synchronized_bn", True, f"False on the {keras.backend.backend()!r} backend (Keras synchronises "
               "BatchNorm statistics across replicas only under tf.distribute, on the 'tensorflow' backend)")
     se_ratio = options["se_ratio"]
-    if se_ratio is not None and not (isinstance(se_ratio, (int, float)) and 0 < se_ratio <= 1):
+    if se_ratio is not None and not (_is_number(se_ratio) and 0 < se_ratio <= 1):
         _fail("se_ratio", se_ratio, "None or a number in (0, 1]")
     rate = options["drop_path_rate"]
-    if not (isinstance(rate, (int, float)) and 0 <= rate < 1):
+    if not (_is_number(rate) and 0 <= rate < 1):
         _fail("drop_path_rate", rate, "a number in [0, 1)")
     groups, width = options["groups"], options["width_per_group"]
-    if not isinstance(groups, int) or groups < 1:
+    if not _is_int(groups) or groups < 1:
         _fail("groups", groups, "an integer >= 1")
-    if not isinstance(width, int) or width < 1:
+    if not _is_int(width) or width < 1:
         _fail("width_per_group", width, "an integer >= 1")
     if block == "basic" and (groups, width) != (1, 64):
         _fail("groups", (groups, width), "groups=1 and width_per_group=64 with basic blocks (grouped and wide convs are bottleneck options)")

@@ -218,7 +218,7 @@ def test_a_damaged_folder_trains_and_names_every_file_it_leaves_out(tmp_path):
     assert json.load(open(run / "config.json"))["image_size"] == [12, 12]  # the most common size
     reasons = (run / "skipped_files.txt").read_text().splitlines()
     assert sorted(reasons) == sorted([
-        f"{cat / 'random.jpg'}: not an image file (JPEG, PNG, GIF, BMP, WEBP)",
+        f"{cat / 'random.jpg'}: not an image file, or one whose header is damaged (JPEG, PNG, GIF, BMP, WEBP)",
         f"{dog / 'huge.png'}: more than 178,956,970 pixels (the limit is 89,478,485)",
         f"{dog / 'scan.tiff'}: TIFF is not one of JPEG, PNG, GIF, BMP, WEBP",
         f"{cat / '0000-truncated.jpg'}: cannot be decoded (truncated or corrupt)"])
@@ -340,3 +340,13 @@ def test_hub_weights_are_pinned_to_a_revision_and_a_checksum():
     assert len(hashed) == 17 and all(re.fullmatch(r"[0-9a-f]{64}", spec.file_hash) for spec in hashed)
     keras_files = [spec for spec in weights_lib.PUBLISHED.values() if "huggingface.co" not in spec.url]
     assert keras_files and all(spec.file_hash and spec.notop_hash for spec in keras_files)
+
+
+def test_data_sources_that_cannot_be_read_are_named(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a data set")
+    with pytest.raises(ValueError, match=r"`source` must be 'digits', a folder .* or a tfds name; received "
+                                         r"source='.*notes.txt', a file."):
+        data_lib.load(str(tmp_path / "notes.txt"), "train")
+    with pytest.raises(ValueError, match=r"`split` must be 'train' or 'test' for the embedded digits; received "
+                                         r"split='validation'"):
+        data_lib.load("digits", "validation")

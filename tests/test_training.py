@@ -49,7 +49,7 @@ def test_folder_reports_and_skips_unreadable_files(tmp_path):
         dataset, info = data_lib.load(str(tmp_path), "train")
     [warning] = [str(w.message) for w in caught]
     assert warning.startswith(f"{tmp_path / 'train'}: 2 file(s) will not be used: ")
-    assert f"{tmp_path / 'train' / 'cat' / 'notes.jpg'}: not an image file (JPEG, PNG, GIF, BMP, WEBP)" in warning
+    assert f"{tmp_path / 'train' / 'cat' / 'notes.jpg'}: not an image file, or one whose header is damaged (JPEG, PNG, GIF, BMP, WEBP)" in warning
     assert f"{tmp_path / 'train' / 'dog' / 'truncated.jpg'}: cannot be decoded (truncated or corrupt)" in warning
     assert [path for path, _ in info.skipped] == [str(tmp_path / "train" / "cat" / "notes.jpg"),
                                                   str(tmp_path / "train" / "dog" / "truncated.jpg")]

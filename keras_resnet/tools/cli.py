@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 
 from keras_resnet import files
 from keras_resnet.tools import config
@@ -150,6 +151,9 @@ def _benchmark(args):
     from keras_resnet.tools import runtimes
     from keras_resnet.tools.benchmark import benchmark, format_table
 
+    if args.model not in MODELS and not os.path.exists(args.model):
+        raise ValueError(f"`model` must be a name from `keras-resnet models` ({', '.join(MODELS)}) or a .keras file or run "
+                         f"folder; received model={args.model!r}.")
     if args.model in MODELS:
         size = args.image_size or MODELS[args.model].default_size
         model = build(args.model, input_shape=(size, size, 3), include_preprocessing=True, data_format="channels_last")
@@ -166,6 +170,11 @@ def _benchmark(args):
 def _add_cpu_replicas(parser):
     parser.add_argument("--cpu-replicas", type=int, default=None,
                         help="split the CPU into this many logical devices (to try tf.distribute without GPUs)")
+
+
+def _warning_line(message, category, filename, lineno, line=None):
+    """Warnings as the CLI's own lines (the data's skipped files, a fresh classifier), not Python's."""
+    return f"keras-resnet: warning: {message}\n"
 
 
 def _command(commands, name, run, help):
@@ -275,6 +284,7 @@ def main(argv=None):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         logging.getLogger("tensorflow").setLevel(logging.ERROR)  # its Python deprecation notices
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    warnings.formatwarning = _warning_line
     try:
         with contextlib.nullcontext() if args.native_logs else _without_native_logs():
             if args.command == "models" and args.names:

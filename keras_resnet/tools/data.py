@@ -55,6 +55,8 @@ def _embedded(split: str, seed: int = 0):
     split 80/20 with a fixed permutation, as RGB pixels in [0, 255]."""
     from sklearn.datasets import load_digits
 
+    if split not in ("train", "test"):
+        raise ValueError(f"`split` must be 'train' or 'test' for the embedded digits; received split={split!r}.")
     digits = load_digits()
     order = np.random.default_rng(seed).permutation(len(digits.target))
     cut = int(0.8 * len(order))
@@ -83,7 +85,7 @@ def inspect_image(path: str) -> tuple[int, int]:
     except image_module.DecompressionBombError:
         raise ValueError(f"more than {2 * MAX_PIXELS:,} pixels (the limit is {MAX_PIXELS:,})") from None
     except (OSError, SyntaxError, ValueError):
-        raise ValueError(f"not an image file ({', '.join(IMAGE_FORMATS)})") from None
+        raise ValueError(f"not an image file, or one whose header is damaged ({', '.join(IMAGE_FORMATS)})") from None
     kind = "JPEG" if kind == "MPO" else kind  # cameras' multi-picture JPEGs
     if kind not in IMAGE_FORMATS:
         raise ValueError(f"{kind} is not one of {', '.join(IMAGE_FORMATS)}")
@@ -199,6 +201,9 @@ def load(source: str, split: str, *, data_dir=None, manual_dir=None, download=Tr
         return _embedded(split)
     if os.path.isdir(source):
         return _folder(source, split)
+    if os.path.exists(source):
+        raise ValueError(f"`source` must be 'digits', a folder (root/<split>/<class>/<image>) or a tfds name; received "
+                         f"source={source!r}, a file.")
     if os.sep in source or source.startswith("."):
         raise ValueError(f"`source` must be 'digits', an existing folder or a tfds name; received source={source!r}, a path that does not exist.")
     return _tfds(source, split, data_dir, manual_dir, download)
