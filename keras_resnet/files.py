@@ -44,6 +44,18 @@ def write_json(path, value) -> None:
     atomic_write(path, write)
 
 
+def read_json(path, default=None):
+    """The JSON at `path` (`default` where there is no file), or a ValueError that names the file:
+    files written here are atomic, so a damaged one was damaged elsewhere (a full disk, an edit)."""
+    if default is not None and not os.path.exists(path):
+        return default
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is damaged ({error}): restore it, or start afresh in another folder.") from None
+
+
 class LockedError(OSError):
     """A folder another process is writing."""
 

@@ -350,3 +350,17 @@ def test_data_sources_that_cannot_be_read_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"`split` must be 'train' or 'test' for the embedded digits; received "
                                          r"split='validation'"):
         data_lib.load("digits", "validation")
+
+
+def test_damaged_run_files_are_named(tmp_path):
+    run = tmp_path / "run"
+    train(TrainConfig(out=str(run), **DIGITS))
+    state = (run / "state.json").read_text()
+    (run / "state.json").write_text(state[:20])  # damaged outside keras_resnet (a full disk, an edit)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(run / 'state.json'))} is damaged \(.*\): restore it"):
+        train(TrainConfig(out=str(run), **{**DIGITS, "epochs": 3}))
+    (run / "state.json").write_text(state)
+    checkpoint = run / json.loads(state)["checkpoint"]
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=rf"The run's last checkpoint {re.escape(str(checkpoint))} cannot be loaded"):
+        train(TrainConfig(out=str(run), **{**DIGITS, "epochs": 3}))

@@ -66,7 +66,7 @@ def test_import_and_help_load_neither_keras_nor_tensorflow():
 
 def test_cli_hides_tensorflow_cpp_logs_unless_verbose(tmp_path):
     command = ("import sys\nfrom keras_resnet.tools import cli\n"
-               f"cli.main(['models', 'resnet20'] + sys.argv[1:])")
+               "cli.main(['models', 'resnet20'] + sys.argv[1:])")
     quiet = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, timeout=600,
                            env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
     verbose = subprocess.run([sys.executable, "-c", command, "--verbose"], capture_output=True, text=True, timeout=600,

@@ -6,12 +6,12 @@ batch of images as the export's input expects them and returns float32 logits (o
 for a model without a classifier head), so that exports can be compared with the Keras model.
 """
 
-import json
 import os
 
 import keras
 import numpy as np
 
+from keras_resnet.files import read_json
 from keras_resnet.models import load_model, recursion_limit
 from keras_resnet.preprocessing import MODES, ImagePreprocessing
 from keras_resnet.tools import require
@@ -262,8 +262,7 @@ def _manifest_for(path):
     folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
     for candidate in (os.path.join(folder, MANIFEST), os.path.join(folder, "config.json")):
         if os.path.exists(candidate):
-            with open(candidate) as file:
-                manifest = json.load(file)
+            manifest = read_json(candidate)
             if "classes" in manifest and "class_names" not in manifest:  # a run folder's config.json
                 manifest["class_names"] = manifest["classes"]
             return manifest

@@ -400,12 +400,12 @@ def _check_run_folder(run_dir, config, identity):
     state_path, config_path = os.path.join(run_dir, "state.json"), os.path.join(run_dir, "config.json")
     if not os.path.exists(state_path):
         return
-    recorded = json.load(open(config_path)) if os.path.exists(config_path) else {}
+    recorded = files.read_json(config_path, default={})
     # Runs written before identities were recorded: their config fields and classes.
     recorded_identity = recorded.get("identity") or {**{key: recorded.get(key) for key in IDENTITY if key in recorded},
                                                      "classes": recorded.get("classes")}
     differences = _differences(recorded_identity, identity)
-    done = json.load(open(state_path)).get("epoch", 0)
+    done = files.read_json(state_path).get("epoch", 0)
     if config.epochs < done:
         differences.append(f"epochs: the run has trained {done}, epochs={config.epochs} would not continue it")
     if differences:
@@ -417,10 +417,16 @@ def _check_run_folder(run_dir, config, identity):
 def _run(config, strategy, run_dir, identity, info, size, examples, train_data, eval_data, chief):
     steps_per_epoch = examples // config.batch_size
     state_path = os.path.join(run_dir, "state.json")
-    state = json.load(open(state_path)) if os.path.exists(state_path) else {}
+    state = files.read_json(state_path, default={})
     with strategy.scope():
         if state.get("checkpoint"):
-            model = load_model(os.path.join(run_dir, state["checkpoint"]))
+            checkpoint = os.path.join(run_dir, state["checkpoint"])
+            try:
+                model = load_model(checkpoint)
+            except Exception as error:  # zipfile, h5py and Keras errors alike
+                raise ValueError(f"The run's last checkpoint {checkpoint} cannot be loaded ({type(error).__name__}: "
+                                 f"{error}); it was written atomically, so it was damaged elsewhere. Start afresh with "
+                                 "another --out.") from None
             if state.get("epochs", config.epochs) != config.epochs:
                 # More epochs continue the run along a schedule stretched to the new end.
                 model.optimizer.learning_rate = _schedule(config, steps_per_epoch)
@@ -428,7 +434,7 @@ def _run(config, strategy, run_dir, identity, info, size, examples, train_data, 
             model = _build(config, info, size, strategy.num_replicas_in_sync)
             _compile(model, _optimizer(config, steps_per_epoch), config)
     if chief:
-        recorded = json.load(open(os.path.join(run_dir, "config.json"))) if state else {}
+        recorded = files.read_json(os.path.join(run_dir, "config.json"), default={}) if state else {}
         continued = recorded.get("continued", [])
         changes = {key: [recorded[key], value] for key, value in dataclasses.asdict(config).items()
                    if key in recorded and key not in identity and json.loads(json.dumps(value)) != recorded[key]}
