@@ -212,9 +212,8 @@ def test_a_damaged_folder_trains_and_names_every_file_it_leaves_out(tmp_path):
     run = tmp_path / "run"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        metrics = train(TrainConfig(data=str(root), recipe="cifar", epochs=1, batch_size=4, out=str(run), export=None,
-                                    verbose=0))
-    assert metrics["accuracy"] >= 0 and json.load(open(run / "state.json"))["epoch"] == 1
+        train(TrainConfig(data=str(root), recipe="cifar", epochs=1, batch_size=4, out=str(run), export=None, verbose=0))
+    assert json.load(open(run / "state.json"))["epoch"] == 1
     assert json.load(open(run / "config.json"))["image_size"] == [12, 12]  # the most common size
     reasons = (run / "skipped_files.txt").read_text().splitlines()
     assert sorted(reasons) == sorted([
