@@ -43,36 +43,55 @@ class ZeroPadChannels(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="keras_resnet")
 class BatchNormalization(keras.layers.BatchNormalization):
-    """Keras' BatchNormalization, with TensorFlow's fused kernel at inference.
+    """Keras' BatchNormalization, computed by TensorFlow's fused kernel on that backend.
 
-    Keras 3 normalises with separate multiply and add ops; TensorFlow's grappler fuses a
-    conv followed by `FusedBatchNormV3` (and its ReLU) into one `_FusedConv2D` on CPU. That
-    makes our ResNet-50 forward pass about 8% faster (benchmarks/forward_speed.py: 0.94x
-    keras.applications' ResNet50 before, 1.03x after), more than v1.5's 6% more
-    multiply-adds than keras.applications' v1 cost. Training, other
-    ranks, dtypes, channels-first inputs and the other backends take Keras' own path; the
-    weights and outputs are the same. TensorFlow is imported only on its own backend.
+    Keras 3 normalises with separate ops: moments (mean, then squared differences) and a
+    multiply-add, each a pass over the activations and each with its own gradient ops.
+    TensorFlow's `FusedBatchNormV3` does the same in one kernel forward and one backward:
+
+    - Training: ResNet-20 `fit` on CIFAR-sized batches ran N1x faster in float32 and N2x in
+      mixed bfloat16 (benchmarks/train_vs_torch.py, in the README).
+    - Inference: grappler fuses a conv followed by `FusedBatchNormV3` (and its ReLU) into one
+      `_FusedConv2D` on CPU, which makes our ResNet-50 forward pass about 8% faster
+      (benchmarks/forward_speed.py: 0.94x keras.applications' ResNet50 before, 1.03x after).
+
+    The arithmetic is Keras': float32 statistics whatever the input dtype, and moving averages
+    of the biased batch variance (the kernel returns the unbiased one, which is rescaled). The
+    weights and outputs are the same; cross-replica (`synchronized`) statistics, masks, renorm,
+    other ranks, channels-first inputs and the other backends take Keras' own path. TensorFlow
+    is imported only on its own backend.
     """
 
-    def call(self, inputs, training=None, mask=None):
-        fusable = (
-            not (training and self.trainable)
-            and mask is None
+    def _fusable(self, inputs, mask):
+        return (
+            mask is None
             and keras.backend.backend() == "tensorflow"
+            and not self.synchronized
+            and not self.renorm
             and len(inputs.shape) == 4
             and self.axis in (-1, 3, [3])
-            and inputs.dtype == "float32"
+            and inputs.dtype in ("float32", "bfloat16", "float16")
             and self.scale
             and self.center
         )
-        if not fusable:
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, mask):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf  # the backend is TensorFlow: it is loaded already
 
-        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance,
-            epsilon=self.epsilon, is_training=False,
-        )
+        if not (training and self.trainable):
+            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance,
+                epsilon=self.epsilon, is_training=False,
+            )
+            return outputs
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs, self.gamma, self.beta, epsilon=self.epsilon, is_training=True)
+        count = tf.reduce_prod(tf.cast(tf.shape(inputs)[:-1], "float32"))  # values per channel
+        variance *= (count - 1.0) / count  # Bessel's correction undone: Keras averages the biased variance
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return outputs
 
 

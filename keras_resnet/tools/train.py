@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 
 import keras
 import numpy as np
@@ -75,18 +76,49 @@ def _save_model(model, path):
     atomic_write(path, lambda partial: model.save(partial))
 
 
-class RunFolder(keras.callbacks.Callback):
+class Throughput(keras.callbacks.Callback):
+    """Each epoch's training images/s, in `rates`: `images` over the time from the epoch's
+    start to its validation's (to its end without one), so without the evaluation, and
+    without what `fit` does after the last epoch (tf.data's iterator teardown can wait for
+    its autotuning thread for seconds, which timing whole `fit` calls counts).
+
+    Example:
+        >>> throughput = Throughput(images=steps * batch_size)
+        >>> model.fit(data, steps_per_epoch=steps, epochs=3, callbacks=[throughput])
+        >>> throughput.rates[-1]
+    """
+
+    def __init__(self, images):
+        super().__init__()
+        self.images, self.rates = images, []
+        self._started = self._trained = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started, self._trained = time.perf_counter(), None
+
+    def on_test_begin(self, logs=None):
+        if self._started is not None and self._trained is None:
+            self._trained = time.perf_counter() - self._started
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rates.append(self.images / (self._trained or time.perf_counter() - self._started))
+
+
+class RunFolder(Throughput):
     """Commits each completed epoch to the run folder: checkpoint, then state.json, then the
-    derived files (last/best model, history, curves). Only the chief writes; other workers
+    derived files (last/best model, history, curves), with the epoch's training images/s
+    (`images_per_s`, see `Throughput`) in the history. Only the chief writes; other workers
     save into a scratch folder, since saving may need every worker."""
 
-    def __init__(self, run_dir, state, chief, monitor="val_accuracy"):
-        super().__init__()
+    def __init__(self, run_dir, state, chief, images, monitor="val_accuracy"):
+        super().__init__(images)
         self.run_dir, self.state, self.chief, self.monitor = run_dir, state, chief, monitor
 
     def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
         logs = {key: float(value) for key, value in (logs or {}).items()}
         logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["images_per_s"] = round(self.rates[-1], 1)
         directory = os.path.join(self.run_dir, "checkpoints") if self.chief else tempfile.mkdtemp()
         checkpoint = os.path.join(directory, f"epoch-{epoch + 1}.keras")
         _save_model(self.model, checkpoint)
@@ -284,7 +316,10 @@ def _custom_loop(model, strategy, config, train_data, eval_data, steps_per_epoch
     for epoch in range(initial_epoch, config.epochs):
         callback_list.on_epoch_begin(epoch)
         logs = summary(sum((train_step(iterator) for _ in range(steps_per_epoch)), tf.zeros(4)))
-        logs |= {f"val_{key}": value for key, value in evaluate().items()}
+        callback_list.on_test_begin()  # as in fit: the epoch's training time ends here
+        validation = evaluate()
+        callback_list.on_test_end(validation)
+        logs |= {f"val_{key}": value for key, value in validation.items()}
         callback_list.on_epoch_end(epoch, logs)
         if config.verbose:
             print(f"Epoch {epoch + 1}/{config.epochs}: " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
@@ -451,7 +486,7 @@ def _run(config, strategy, run_dir, identity, info, size, examples, train_data, 
     initial_epoch = state.get("epoch", 0)
     if initial_epoch and config.verbose:
         print(f"Resuming {run_dir} after epoch {initial_epoch} of {config.epochs}.")
-    callbacks = [RunFolder(run_dir, state, chief)]
+    callbacks = [RunFolder(run_dir, state, chief, images=steps_per_epoch * config.batch_size)]
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")))
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):

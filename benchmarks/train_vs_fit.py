@@ -1,0 +1,88 @@
+"""Training throughput of `keras-resnet train` against a plain `model.fit` on in-memory arrays:
+what the tool's pipeline, augmentation, metrics and run folder cost.
+
+Both sides train the same model, compiled the same way (the tool's optimizer, loss and
+metrics), on the same training images at the same batch size, for `--epochs` epochs, in
+alternating processes. The tool reads the image folder, checks and decodes it, caches the
+decoded images, augments each epoch (the model's recipe: CIFAR's pad-and-crop and flip) and
+writes a checkpoint per epoch; it records each epoch's images/s (the time from the epoch's
+start to its validation's) in the run's history.csv. `model.fit(x, y)` gets the decoded images
+as NumPy arrays, without augmentation or validation. The last epoch's rates are compared (the
+first also traces and caches).
+
+    python benchmarks/train_vs_fit.py --data /tmp/cifar10   # CIFAR-10 as JPEG folders
+"""
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+
+def _fit_worker(args):
+    import numpy as np
+
+    from keras_resnet.tools import data as data_lib
+    from keras_resnet.tools import train as train_lib
+    from keras_resnet.tools.config import TrainConfig
+    from keras_resnet.tools.train import Throughput
+
+    config = TrainConfig(model=args.model, data=args.data, batch_size=args.batch_size, epochs=args.epochs,
+                         precision=args.precision)
+    dataset, info = data_lib.load(args.data, "train")
+    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(5000)))
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    one_hot = np.eye(info.num_classes, dtype="float32")[labels]
+    steps = len(images) // args.batch_size
+    with train_lib._run_globals(config.seed, {"float32": "float32", "bfloat16": "mixed_bfloat16"}[args.precision]):
+        model = train_lib._build(config, info, images.shape[1:3], 1)
+        train_lib._compile(model, train_lib._optimizer(config, steps), config)
+    throughput = Throughput(images=steps * args.batch_size)  # as the tool's history.csv measures
+    model.fit(images[:steps * args.batch_size], one_hot[:steps * args.batch_size], batch_size=args.batch_size,
+              epochs=args.epochs, verbose=0, callbacks=[throughput])
+    return throughput.rates[-1]
+
+
+def _tool(args):
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "keras_resnet.tools.cli", "train", "--model", args.model, "--data", args.data,
+                   "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--precision", args.precision,
+                   "--out", os.path.join(folder, "run"), "--no-export", "--progress", "0"]
+        subprocess.run(command, check=True)
+        with open(os.path.join(folder, "run", "history.csv")) as file:
+            return float(list(csv.DictReader(file))[-1]["images_per_s"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="an image folder root/{train,test}/<class>/*")
+    parser.add_argument("--model", default="resnet20")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps({"images_per_s": _fit_worker(args)}))
+        return
+
+    print(f"load average before: {os.getloadavg()}")
+    best = {"keras-resnet train": 0.0, "model.fit": 0.0}
+    for _ in range(args.rounds):
+        best["keras-resnet train"] = max(best["keras-resnet train"], _tool(args))
+        result = subprocess.run([sys.executable, *sys.argv, "--worker"], check=True, capture_output=True, text=True)
+        best["model.fit"] = max(best["model.fit"], json.loads(result.stdout.splitlines()[-1])["images_per_s"])
+    print(f"load average after: {os.getloadavg()}")
+    print(f"| {args.model}, batch {args.batch_size}, {args.precision} | images/s (epoch {args.epochs}) |")
+    print("|---|---:|")
+    for name, rate in best.items():
+        print(f"| {name} | {rate:,.0f} |")
+    print(f"| train / fit | {best['keras-resnet train'] / best['model.fit']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
