@@ -260,8 +260,8 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     reports = {os.path.basename(folder): json.load(open(os.path.join(folder, "evaluation.json")))}
     from keras_resnet.tools.evaluate import evaluate
 
-    for model, runtime in [(version, "saved_model_tf1"), (version / "model_int8.tflite", None), (version / "model.onnx", None),
-                           (version / "model_int8.onnx", None)]:
+    for model, runtime in [(version, "saved_model_tf1"), (version / "model_int8.tflite", None), (version / "model_int8.onnx", None),
+                           (version / "model.onnx", None)]:  # model.onnx last: `metrics` below is its
         metrics = evaluate(str(model), "digits", out=str(evaluations), runtime=runtime)
         reports[os.path.basename(metrics["folder"])] = json.load(open(os.path.join(metrics["folder"], "evaluation.json")))
     # Each in a folder of its own; none in the export TF Serving serves, none beside the run.
