@@ -30,11 +30,13 @@ class _SubtractMean(keras.layers.Layer):
         self.mean = np.asarray(mean, "float32")
 
     def call(self, inputs):
-        # As a 1x1 depthwise convolution of ones with the mean as its bias: the int8 converter
-        # gives a plain subtraction of a constant its own input scale, requantising the pixels
-        # through float32 (DEQUANTIZE, QUANTIZE); a convolution requantises inside.
+        # As a 1x1 depthwise convolution of ones with minus the mean as its bias: the int8
+        # converter gives a plain subtraction of a constant its own input scale, requantising the
+        # pixels through float32 (DEQUANTIZE, QUANTIZE); a convolution requantises inside. An
+        # addition, not a subtraction, so that onnxruntime's pre-processing fuses it into the
+        # convolution's bias too (a Sub stays a float op between two quantisers there).
         ones = np.ones((1, 1, self.mean.shape[-1], 1), "float32")
-        return keras.ops.depthwise_conv(inputs, ones, strides=1, padding="valid") - self.mean
+        return keras.ops.depthwise_conv(inputs, ones, strides=1, padding="valid") + (-self.mean)
 
 
 def _foldable_preprocessing(model):
