@@ -267,6 +267,19 @@ def test_benchmark_measures_every_runtime_side_by_side():
 
 
 @pytest.mark.slow
+def test_onnx_int8_of_an_imagenet_stem_has_no_float_pad(tmp_path):
+    """pool1's zero pad moves into the MaxPool: onnxruntime runs the file int8 from end to end."""
+    keras.utils.set_random_seed(0)
+    model = randomise_vectors(keras_resnet.ResNet18(classes=CLASSES, input_shape=(32, 32, 3), include_preprocessing=True))
+    calibration = np.random.default_rng(1).integers(0, 256, (32, 32, 32, 3)).astype("float32")
+    path = export(model, tmp_path, name="r18", formats=["onnx_int8"], calibration=calibration)
+    figures = json.load(open(os.path.join(path, "manifest.json")))["verification"]["onnx_int8"]
+    assert "Pad" not in figures["ops"] and "MaxPool" in figures["ops"]
+    assert figures["float_ops"] == ["Cast", "Transpose"]
+    assert figures["top1_agreement"] >= 0.75, figures
+
+
+@pytest.mark.slow
 def test_resnet50_saved_model_stores_its_weights_once(tmp_path):
     model = keras_resnet.ResNet50(include_preprocessing=True)
     path = export(model, tmp_path, name="resnet50", formats=["saved_model"])

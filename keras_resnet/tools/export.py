@@ -114,6 +114,38 @@ def _convert_onnx(network, spec, path):
     tf2onnx.convert.from_function(function, input_signature=[spec], opset=ONNX_OPSET, output_path=path)
 
 
+def _pad_into_max_pool(path):
+    """Moves a zero Pad that only pads height and width, between a Relu and a MaxPool, into the
+    MaxPool's own padding (which pads with -inf: the same maximum over non-negative values).
+    tf2onnx keeps ResNet's pool1 pad apart, and onnxruntime has no quantised Pad, so the int8
+    file would dequantise pool1's input, pad it in float32 and quantise it again."""
+    onnx = require("onnx", "export")
+
+    model = onnx.load(path)
+    graph = model.graph
+    producers = {output: node for node in graph.node for output in node.output}
+    consumers = [name for node in graph.node for name in node.input]
+    constants = {tensor.name: onnx.numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    for pool in graph.node:
+        pad = producers.get(pool.input[0])
+        if pool.op_type != "MaxPool" or pad is None or pad.op_type != "Pad" or consumers.count(pad.output[0]) != 1:
+            continue
+        source = producers.get(pad.input[0])
+        pads = constants.get(pad.input[1]) if len(pad.input) > 1 else None
+        value = constants.get(pad.input[2], np.zeros(())) if len(pad.input) > 2 and pad.input[2] else np.zeros(())
+        mode = next((attribute.s for attribute in pad.attribute if attribute.name == "mode"), b"constant")
+        if (source is None or source.op_type != "Relu" or pads is None or len(pads) != 8 or pads[[0, 1, 4, 5]].any()
+                or value.any() or mode != b"constant" or any(attribute.name == "pads" for attribute in pool.attribute)):
+            continue
+        pool.attribute.append(onnx.helper.make_attribute("pads", [int(pads[i]) for i in (2, 3, 6, 7)]))
+        pool.input[0] = pad.input[0]
+        graph.node.remove(pad)
+    used = {name for node in graph.node for name in node.input}
+    for tensor in [tensor for tensor in graph.initializer if tensor.name not in used]:
+        graph.initializer.remove(tensor)
+    onnx.save(model, path)
+
+
 def _convert_onnx_int8(raw_network, spec, calibration, path, scratch):
     """onnxruntime's static int8 quantisation of the raw-pixel network, in QDQ format: weights
     int8 per output channel, activations uint8 (U8S8, the pair x86's VNNI kernels run), ranges
@@ -123,6 +155,7 @@ def _convert_onnx_int8(raw_network, spec, calibration, path, scratch):
 
     float_path, prepared = os.path.join(scratch, "raw.onnx"), os.path.join(scratch, "raw_prepared.onnx")
     _convert_onnx(raw_network, tf.TensorSpec(spec.shape, tf.uint8, name=INPUT_NAME), float_path)
+    _pad_into_max_pool(float_path)
     # Shape inference and onnxruntime's graph fusions (BatchNorm's multiply and add into the
     # convolutions) before quantising, so that ranges are taken where the fused graph runs. ONNX's
     # own shape inference knows every op here; the symbolic one would need sympy.
