@@ -1,7 +1,7 @@
 """Train briefly, export every format, call each runtime, and build TF Serving's requests.
 
 1. Train ResNet-20 on the embedded digits for a few epochs (`keras_resnet.tools.train`).
-2. Export SavedModel, TFLite (float32, float16, dynamic, int8) and ONNX, each verified.
+2. Export SavedModel, TFLite (float32, float16, dynamic, int8) and ONNX (float32, int8), each verified.
 3. Classify the same test images in every runtime and print the top-1 agreement.
 4. Write the exact requests TF Serving accepts for this SavedModel: the REST body
    (`requests/predict.json`, POST to /v1/models/<name>:predict) and the gRPC PredictRequest

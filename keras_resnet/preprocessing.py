@@ -65,6 +65,25 @@ def preprocess_input(x, mode: str = "torch", data_format: str | None = None):
     return x / 127.5 - 1.0
 
 
+def affine_form(mode: str) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """`preprocess_input(x, mode)` (channels last) as `((x - mean) / std)[..., order]`, with
+    `mean` and `std` per RGB channel: the form a convolution that follows can absorb, all but
+    the mean (exports move `std` and `order` into the first convolution's kernel).
+
+    Example:
+        >>> mean, std, order = affine_form("caffe")
+        >>> x = np.random.default_rng(0).uniform(0, 255, (1, 2, 3))
+        >>> np.allclose(((x - mean) / std)[..., order], preprocess_input(x, "caffe"))
+        True
+    """
+    _check_mode(mode)
+    if mode == "torch":
+        return _TORCH_MEAN.copy(), _TORCH_STD.copy(), (0, 1, 2)
+    if mode == "caffe":  # BGR: output channel i is input channel 2 - i minus its mean
+        return _CAFFE_MEAN_BGR[::-1].copy(), np.ones(3), (2, 1, 0)
+    return np.full(3, 127.5), np.full(3, 127.5), (0, 1, 2)
+
+
 @keras.saving.register_keras_serializable(package="keras_resnet")
 class ImagePreprocessing(keras.layers.Layer):
     """`preprocess_input` as a layer, so that a model takes raw 0-255 pixels (and exports do).

@@ -75,7 +75,7 @@ def test_backbone_fpn_shapes():
 
 def test_export_and_serve(tmp_path):
     results = export_and_serve.main(["--out", str(tmp_path), "--epochs", "2"], verbose=False)
-    assert sorted(results["agreement"]) == ["onnx", "saved_model", "tflite_dynamic", "tflite_float16",
+    assert sorted(results["agreement"]) == ["onnx", "onnx_int8", "saved_model", "tflite_dynamic", "tflite_float16",
                                             "tflite_float32", "tflite_int8"]
     assert results["agreement"]["saved_model"] == results["agreement"]["onnx"] == 1.0
     body = json.load(open(tmp_path / "requests" / "predict.json"))

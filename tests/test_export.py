@@ -46,20 +46,22 @@ def test_every_format_is_written_verified_and_described(exported):
     assert path == os.path.join(out, "tiny", "1")
     assert sorted(os.listdir(path)) == ["assets", "assets.extra", "fingerprint.pb", "manifest.json", "model.onnx",
                                         "model_dynamic.tflite", "model_float16.tflite", "model_float32.tflite",
-                                        "model_int8.tflite", "saved_model.pb", "variables"]
+                                        "model_int8.onnx", "model_int8.tflite", "saved_model.pb", "variables"]
     manifest = json.load(open(os.path.join(path, "manifest.json")))
     figures = manifest["verification"]
     assert figures["saved_model"]["max_abs_diff"] <= 1e-5 and figures["saved_model_tf1"]["max_abs_diff"] <= 1e-5
     assert figures["tflite_float32"]["max_abs_diff"] <= 1e-4 and figures["onnx"]["max_abs_diff"] <= 1e-4
     assert figures["tflite_float16"]["max_rel_diff"] <= 1e-2
-    assert figures["tflite_int8"]["top1_agreement"] >= 0.75  # recorded; 32 random-pixel images
+    for kind in export_lib.INT8_FORMATS:  # recorded; 32 random-pixel images
+        assert figures[kind]["top1_agreement"] >= 0.75, kind
     for kind in export_lib.TFLITE_FORMATS:  # built-in ops only, all in one XNNPACK partition
         assert figures[kind]["xnnpack_partitions"] == 1, kind
         assert not [op for op in figures[kind]["ops"] if op.startswith("Flex") or op == "CUSTOM"], kind
     assert figures["tflite_int8"]["input_quantization"] == [1.0, 0]  # uint8 pixels in, the scale inside
     assert manifest["input"] == {"name": "images", "shape": [None, SIZE, SIZE, 3], "dtype": "float32",
                                  "values": "raw RGB pixels in [0, 255]",
-                                 "int8_tflite": {"dtype": "uint8", "values": "raw RGB pixels in [0, 255]"}}
+                                 "int8": {"dtype": "uint8", "values": "raw RGB pixels in [0, 255]",
+                                          "files": ["model_int8.tflite", "model_int8.onnx"]}}
     assert manifest["class_names"] == NAMES and manifest["version"] == 1
     assert manifest["float32_parameter_bytes"] == model.count_params() * 4
     assert set(manifest["bytes"]) == set(export_lib.FORMATS) and all(size > 0 for size in manifest["bytes"].values())
@@ -77,6 +79,46 @@ def test_each_runtime_matches_keras_at_another_batch_size(exported, runtime):
     tolerance = {"tflite_float16": 2e-2}.get(runtime, 1e-4 if runtime in file else 1e-5)
     np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), probabilities, atol=tolerance)
     assert predictor.class_names == NAMES
+
+
+def test_onnx_int8_is_quantised_throughout_and_takes_uint8_pixels(exported, tmp_path):
+    """onnxruntime's static QDQ quantisation: every convolution (the folded preprocessing's too),
+    addition and the classifier read int8 weights and uint8 activations; only the cast of the
+    uint8 pixels and their NHWC-to-NCHW transpose, ahead of the first quantiser, stay float."""
+    model, _, path = exported
+    manifest = json.load(open(os.path.join(path, "manifest.json")))
+    figures = manifest["verification"]["onnx_int8"]
+    assert figures["ops"] == ["Add", "Cast", "Conv", "Gemm", "GlobalAveragePool", "Pad", "Squeeze", "Transpose"]
+    assert (figures["quantize_linear"], figures["dequantize_linear"]) == (37, 81)
+    assert figures["float_ops"] == ["Cast", "Transpose"]
+    assert figures["examples"] == 32 and "bound" not in figures
+    assert manifest["bytes"]["onnx_int8"] < manifest["bytes"]["onnx"] / 2.5  # int8 weights: 0.37 MB, not 1.1 MB
+    predictor = runtimes.open_model(os.path.join(path, "model_int8.onnx"))
+    assert (predictor.input_dtype, predictor.class_names) == ("uint8", NAMES)
+    images = pixels(64, seed=11)
+    image = tmp_path / "one.png"
+    Image.fromarray(images[0].astype("uint8")).save(image)
+    agreement = np.mean(predictor(images.astype("uint8")).argmax(-1) == model.predict(images, verbose=0).argmax(-1))
+    assert agreement >= 0.85, agreement
+    [(_, top)] = predict([str(image)], os.path.join(path, "model_int8.onnx"), top_k=1)  # `keras-resnet predict`
+    assert top[0][1:] == (predictor(images[:1]).argmax(), NAMES[predictor(images[:1]).argmax()])
+
+
+@pytest.mark.parametrize("mode", ["torch", "caffe", "tf"])
+def test_the_int8_network_moves_the_preprocessing_scale_into_conv1(mode):
+    """What the int8 files are converted from: the same function with one op fewer on the image."""
+    keras.utils.set_random_seed(0)
+    model = randomise_vectors(keras_resnet.ResNet18(classes=CLASSES, input_shape=(32, 32, 3), include_preprocessing=True,
+                                                    preprocessing=mode))
+    kernel = model.get_layer("conv1_conv").get_weights()[0].copy()
+    folded = runtimes.logits_model(model, fold_preprocessing=True)
+    body = folded.get_layer(f"{model.name}_body")
+    assert [type(layer).__name__ for layer in body.layers[1:4]] == ["_SubtractMean", "ZeroPadding2D", "Conv2D"]
+    images = np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3)).astype("float32")
+    expected = runtimes.logits_model(model).predict(images, verbose=0)
+    difference = np.abs(folded.predict(images, verbose=0) - expected).max() / np.abs(expected).max()
+    assert difference < 1e-5, difference
+    np.testing.assert_array_equal(model.get_layer("conv1_conv").get_weights()[0], kernel)  # the model is untouched
 
 
 def test_the_serving_signature_and_warmup_request(exported):
@@ -148,8 +190,11 @@ def test_bad_export_arguments(tmp_path):
     model = tiny()
     with pytest.raises(ValueError, match=r"`formats` must be a non-empty list from \('saved_model', .*received formats=\['tfjs'\]"):
         export(model, tmp_path, formats=["tfjs"])
-    with pytest.raises(ValueError, match="`calibration` must hold raw 0-255 training images for the int8 TFLite export"):
-        export(model, tmp_path, formats=["tflite_int8"])
+    for formats, named in [(["tflite_int8"], "tflite_int8"), (["saved_model", "onnx_int8"], "onnx_int8"),
+                           (["tflite_int8", "onnx_int8"], "tflite_int8, onnx_int8")]:
+        with pytest.raises(ValueError, match=rf"`calibration` must hold raw 0-255 training images for the int8 exports "
+                                             rf"\({named}\); received None"):
+            export(model, tmp_path, formats=formats)
     with pytest.raises(ValueError, match=r"`input_dtype` must be 'float32' or 'uint8'; received input_dtype='int8'"):
         export(model, tmp_path, input_dtype="int8")
     with pytest.raises(ValueError, match=r"`model` must have one image input of known size; received input shape \(None, None, None, 3\)"):
@@ -216,7 +261,22 @@ def test_benchmark_measures_every_runtime_side_by_side():
     table = format_table(rows, 4).splitlines()
     assert table[0] == "| runtime | batch-1 latency (ms) | vs tf.function | batch-4 images/s | vs tf.function | file (MB) |"
     assert len(table) == 2 + len(RUNTIMES) and table[3].startswith("| tf_function | ")
-    assert table[3].endswith("| 1.00x |  |") and rows[-1]["bytes"] > 1e6  # model.onnx: 1.1 MB
+    assert table[3].endswith("| 1.00x |  |")
+    sizes = {row["runtime"]: row["bytes"] for row in rows}
+    assert sizes["onnx"] > 1e6 and sizes["onnx_int8"] < 0.4e6  # model.onnx 1.1 MB, model_int8.onnx 0.37 MB
+
+
+@pytest.mark.slow
+def test_onnx_int8_of_an_imagenet_stem_has_no_float_pad(tmp_path):
+    """pool1's zero pad moves into the MaxPool: onnxruntime runs the file int8 from end to end."""
+    keras.utils.set_random_seed(0)
+    model = randomise_vectors(keras_resnet.ResNet18(classes=CLASSES, input_shape=(32, 32, 3), include_preprocessing=True))
+    calibration = np.random.default_rng(1).integers(0, 256, (32, 32, 32, 3)).astype("float32")
+    path = export(model, tmp_path, name="r18", formats=["onnx_int8"], calibration=calibration)
+    figures = json.load(open(os.path.join(path, "manifest.json")))["verification"]["onnx_int8"]
+    assert "Pad" not in figures["ops"] and "MaxPool" in figures["ops"]
+    assert figures["float_ops"] == ["Cast", "Transpose"]
+    assert figures["top1_agreement"] >= 0.75, figures
 
 
 @pytest.mark.slow

@@ -252,7 +252,7 @@ def test_multi_worker_two_processes(tmp_path):
 def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     run, exports, evaluations = tmp_path / "run", tmp_path / "saved_models", tmp_path / "evaluations"
     metrics = train(TrainConfig(data="digits", epochs=1, batch_size=64, out=str(run), verbose=0, export=str(exports),
-                                export_formats=("saved_model", "tflite_int8", "onnx")))
+                                export_formats=("saved_model", "tflite_int8", "onnx", "onnx_int8")))
     version = exports / "run" / "1"
     published = sorted(str(path) for path in version.rglob("*"))
     command = [sys.executable, "-m", "keras_resnet.tools.cli", "evaluate", str(run / "last.keras"), "--data", "digits",
@@ -263,12 +263,13 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     reports = {os.path.basename(folder): json.load(open(os.path.join(folder, "evaluation.json")))}
     from keras_resnet.tools.evaluate import evaluate
 
-    for model, runtime in [(version, "saved_model_tf1"), (version / "model_int8.tflite", None), (version / "model.onnx", None)]:
+    for model, runtime in [(version, "saved_model_tf1"), (version / "model_int8.tflite", None), (version / "model_int8.onnx", None),
+                           (version / "model.onnx", None)]:  # model.onnx last: `metrics` below is its
         metrics = evaluate(str(model), "digits", out=str(evaluations), runtime=runtime)
         reports[os.path.basename(metrics["folder"])] = json.load(open(os.path.join(metrics["folder"], "evaluation.json")))
     # Each in a folder of its own; none in the export TF Serving serves, none beside the run.
-    assert sorted(reports) == ["run-last-test-1", "run-v1-model-test-1", "run-v1-model_int8-test-1",
-                               "run-v1-saved_model-test-1"]
+    assert sorted(reports) == ["run-last-test-1", "run-v1-model.onnx-test-1", "run-v1-model_int8.onnx-test-1",
+                               "run-v1-model_int8.tflite-test-1", "run-v1-saved_model-test-1"]
     assert sorted(str(path) for path in version.rglob("*")) == published
     assert not list(run.glob("evaluation-*")) and not list(run.glob("confusion_matrix*"))
     report = reports["run-last-test-1"]
@@ -281,9 +282,10 @@ def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     # Each export, in its own runtime, scores what the Keras model scores (int8 within a point).
     assert reports["run-v1-saved_model-test-1"]["runtime"] == "saved_model_tf1"
     assert reports["run-v1-saved_model-test-1"]["accuracy"] == report["accuracy"]
-    assert reports["run-v1-model-test-1"]["accuracy"] == pytest.approx(report["accuracy"], abs=1 / 360)
-    # After one epoch many digits sit near a decision boundary; the full CIFAR-10 figure is in the README.
-    assert reports["run-v1-model_int8-test-1"]["accuracy"] == pytest.approx(report["accuracy"], abs=0.03)
+    assert reports["run-v1-model.onnx-test-1"]["accuracy"] == pytest.approx(report["accuracy"], abs=1 / 360)
+    # After one epoch many digits sit near a decision boundary; the full CIFAR-10 figures are in the README.
+    for int8 in ("run-v1-model_int8.tflite-test-1", "run-v1-model_int8.onnx-test-1"):
+        assert reports[int8]["accuracy"] == pytest.approx(report["accuracy"], abs=0.03), int8
     # Evaluating again never replaces the first.
     again = evaluate(str(run / "last.keras"), "digits", out=str(evaluations))
     assert again["folder"] == str(evaluations / "run-last-test-2") and again["accuracy"] == report["accuracy"]

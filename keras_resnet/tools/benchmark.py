@@ -13,11 +13,11 @@ import numpy as np
 
 from keras_resnet.tools import runtimes
 from keras_resnet.tools._tensorflow import tf
-from keras_resnet.tools.config import TFLITE_FORMATS
+from keras_resnet.tools.config import EXPORT_FORMATS, ONNX_FORMATS, TFLITE_FORMATS
 from keras_resnet.tools.export import export
 
 RUNTIMES = ("keras_predict", "tf_function", "saved_model", "tflite_float32", "tflite_float16", "tflite_dynamic",
-            "tflite_int8", "onnx")
+            "tflite_int8", "onnx", "onnx_int8")
 BASELINE = "tf_function"
 
 
@@ -26,10 +26,11 @@ def _callables(model, folder):
     compiled = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     calls = {"keras_predict": lambda x: model.predict(x, verbose=0, batch_size=len(x)),
              "tf_function": lambda x: compiled(x).numpy(),
-             "saved_model": runtimes.SavedModelPredictor(folder),
-             "onnx": runtimes.OnnxPredictor(f"{folder}/model.onnx")}
+             "saved_model": runtimes.SavedModelPredictor(folder)}
     for kind, file in TFLITE_FORMATS.items():
         calls[kind] = runtimes.LiteRTPredictor(f"{folder}/{file}")
+    for kind, file in ONNX_FORMATS.items():
+        calls[kind] = runtimes.OnnxPredictor(f"{folder}/{file}")
     return {name: calls[name] for name in RUNTIMES}
 
 
@@ -60,20 +61,24 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
     rng = np.random.default_rng(0)
     calibration = rng.uniform(0, 255, (16, height, width, channels)).round().astype("float32")
     with tempfile.TemporaryDirectory() as scratch:
-        folder = export(model, out or scratch, name=model.name, formats=["saved_model", *TFLITE_FORMATS, "onnx"],
+        folder = export(model, out or scratch, name=model.name, formats=EXPORT_FORMATS,
                         calibration=calibration)
         with open(f"{folder}/{runtimes.MANIFEST}") as file:
             sizes = json.load(file)["bytes"]
         calls = _callables(model, folder)
-        one = calibration[:1]
-        batch = rng.uniform(0, 255, (batch_size, height, width, channels)).round().astype("float32")
-        for function in calls.values():  # warm up: tracing, allocation, delegate set-up
-            function(one)
-            function(batch)
+        pixels = calibration[:1], rng.uniform(0, 255, (batch_size, height, width, channels)).round().astype("float32")
+        # Each runtime gets the pixels in the dtype its file takes, converted before the clock
+        # starts: uint8 for the int8 files (a camera frame's bytes), float32 for the others.
+        inputs = {name: tuple(images.astype(getattr(function, "input_dtype", "float32")) for images in pixels)
+                  for name, function in calls.items()}
+        for name, function in calls.items():  # warm up: tracing, allocation, delegate set-up
+            for images in inputs[name]:
+                function(images)
         latency = {name: [] for name in calls}
         throughput = {name: [] for name in calls}
         for _ in range(rounds):
             for name, function in calls.items():
+                one, batch = inputs[name]
                 latency[name].append(_seconds(function, one, latency_calls))
                 throughput[name].append(batch_size / _seconds(function, batch, 1))
     rows = []

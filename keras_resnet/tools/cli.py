@@ -253,7 +253,7 @@ def main(argv=None):
     export.add_argument("--version", type=int, help="version number (default: the next free one; never overwritten)")
     export.add_argument("--formats", default="all", help=f"'all' or a comma-separated list of {', '.join(config.EXPORT_FORMATS)}")
     export.add_argument("--input-dtype", choices=["float32", "uint8"], default="float32",
-                        help="uint8: raw pixels in, preprocessing inside (int8 TFLite always takes uint8)")
+                        help="uint8: raw pixels in, preprocessing inside (the int8 files always take uint8)")
     export.add_argument("--preprocessing", choices=["torch", "caffe", "tf"],
                         help="for models that do not take raw pixels themselves (needed by uint8 and int8)")
     export.add_argument("--calibration-data", help="data for int8 calibration (default: a run folder's training data)")

@@ -15,7 +15,13 @@ TFLITE_FORMATS = {  # format -> file name
     "tflite_dynamic": "model_dynamic.tflite",
     "tflite_int8": "model_int8.tflite",
 }
-EXPORT_FORMATS = ("saved_model", *TFLITE_FORMATS, "onnx")
+ONNX_FORMATS = {  # format -> file name
+    "onnx": "model.onnx",
+    "onnx_int8": "model_int8.onnx",
+}
+EXPORT_FORMATS = ("saved_model", *TFLITE_FORMATS, *ONNX_FORMATS)
+# Quantised on calibration images from the training data; both take raw uint8 pixels.
+INT8_FORMATS = ("tflite_int8", "onnx_int8")
 
 
 @dataclasses.dataclass

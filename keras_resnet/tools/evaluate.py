@@ -80,8 +80,8 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
 
 
 def _model_label(predictor):
-    """"resnet20-digits_model_int8" for runs/../resnet20-digits/1/model_int8.tflite, the run's
-    or file's name otherwise."""
+    """"resnet20-digits-v1-model_int8.tflite" for runs/../resnet20-digits/1/model_int8.tflite,
+    the run's or file's name otherwise."""
     path = os.path.abspath(predictor.path)
     parent = os.path.basename(os.path.dirname(path))
     if parent.isdigit():  # an export's version folder: <name>/<version>/<file>
@@ -105,8 +105,12 @@ def _new_folder(out, label):
 
 
 def _file_label(path):
-    """"model_int8" for .../model_int8.tflite, "saved_model" for a SavedModel folder."""
-    return "saved_model" if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
+    """"model_int8.tflite" for .../model_int8.tflite (model_int8.onnx sits beside it), "best" for
+    .../best.keras, "saved_model" for a SavedModel folder."""
+    if os.path.isdir(path):
+        return "saved_model"
+    name = os.path.basename(path)
+    return name.removesuffix(".keras")
 
 
 def _plot_confusion(matrix, class_names, path):

@@ -9,7 +9,7 @@ Layout of one version:
     saved_model.pb, variables/        the SavedModel (signature `serving_default`)
     assets.extra/tf_serving_warmup_requests
     model_float32.tflite, model_float16.tflite, model_dynamic.tflite, model_int8.tflite
-    model.onnx
+    model.onnx, model_int8.onnx
     manifest.json                     input spec, classes, preprocessing, sizes, parity figures
 """
 
@@ -27,7 +27,7 @@ from keras_resnet.preprocessing import preprocess_input
 from keras_resnet.tools import require, runtimes
 from keras_resnet.tools._tensorflow import tf
 from keras_resnet.tools.config import EXPORT_FORMATS as FORMATS
-from keras_resnet.tools.config import TFLITE_FORMATS
+from keras_resnet.tools.config import INT8_FORMATS, ONNX_FORMATS, TFLITE_FORMATS
 from keras_resnet.tools.runtimes import INPUT_NAME, has_preprocessing, logits_model
 ONNX_OPSET = 17
 TOP_K = 5
@@ -61,11 +61,12 @@ def _serving_function(network, input_dtype, class_names):
 
 
 def _output_function(network, pixels=False):
-    """The network's one output (logits or features), named, for TFLite and ONNX. With `pixels`,
-    the input is pinned to [0, 255] in steps of 1, so that int8's uint8 input has scale 1 and zero
-    point 0 (raw pixels) whatever the calibration images' range."""
+    """The network's one output (logits or features), named, for TFLite and ONNX, from float32
+    or uint8 images. With `pixels`, the input is pinned to [0, 255] in steps of 1, so that int8's
+    uint8 input has scale 1 and zero point 0 (raw pixels) whatever the calibration images' range."""
 
     def call(images):
+        images = tf.cast(images, tf.float32)
         if pixels:
             images = tf.quantization.fake_quant_with_min_max_args(images, min=0.0, max=255.0, num_bits=8)
         return {network.layers[-1].name: network(images, training=False)}
@@ -113,6 +114,68 @@ def _convert_onnx(network, spec, path):
     tf2onnx.convert.from_function(function, input_signature=[spec], opset=ONNX_OPSET, output_path=path)
 
 
+def _pad_into_max_pool(path):
+    """Moves a zero Pad that only pads height and width, between a Relu and a MaxPool, into the
+    MaxPool's own padding (which pads with -inf: the same maximum over non-negative values).
+    tf2onnx keeps ResNet's pool1 pad apart, and onnxruntime has no quantised Pad, so the int8
+    file would dequantise pool1's input, pad it in float32 and quantise it again."""
+    onnx = require("onnx", "export")
+
+    model = onnx.load(path)
+    graph = model.graph
+    producers = {output: node for node in graph.node for output in node.output}
+    consumers = [name for node in graph.node for name in node.input]
+    constants = {tensor.name: onnx.numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    for pool in graph.node:
+        pad = producers.get(pool.input[0])
+        if pool.op_type != "MaxPool" or pad is None or pad.op_type != "Pad" or consumers.count(pad.output[0]) != 1:
+            continue
+        source = producers.get(pad.input[0])
+        pads = constants.get(pad.input[1]) if len(pad.input) > 1 else None
+        value = constants.get(pad.input[2], np.zeros(())) if len(pad.input) > 2 and pad.input[2] else np.zeros(())
+        mode = next((attribute.s for attribute in pad.attribute if attribute.name == "mode"), b"constant")
+        if (source is None or source.op_type != "Relu" or pads is None or len(pads) != 8 or pads[[0, 1, 4, 5]].any()
+                or value.any() or mode != b"constant" or any(attribute.name == "pads" for attribute in pool.attribute)):
+            continue
+        pool.attribute.append(onnx.helper.make_attribute("pads", [int(pads[i]) for i in (2, 3, 6, 7)]))
+        pool.input[0] = pad.input[0]
+        graph.node.remove(pad)
+    used = {name for node in graph.node for name in node.input}
+    for tensor in [tensor for tensor in graph.initializer if tensor.name not in used]:
+        graph.initializer.remove(tensor)
+    onnx.save(model, path)
+
+
+def _convert_onnx_int8(raw_network, spec, calibration, path, scratch):
+    """onnxruntime's static int8 quantisation of the raw-pixel network, in QDQ format: weights
+    int8 per output channel, activations uint8 (U8S8, the pair x86's VNNI kernels run), ranges
+    from `calibration` (min and max, as the int8 TFLite file's converter takes them). The input
+    is uint8 pixels, cast to float inside, like the int8 TFLite file's."""
+    quantization = require("onnxruntime.quantization", "export")
+
+    float_path, prepared = os.path.join(scratch, "raw.onnx"), os.path.join(scratch, "raw_prepared.onnx")
+    _convert_onnx(raw_network, tf.TensorSpec(spec.shape, tf.uint8, name=INPUT_NAME), float_path)
+    _pad_into_max_pool(float_path)
+    # Shape inference and onnxruntime's graph fusions (BatchNorm's multiply and add into the
+    # convolutions) before quantising, so that ranges are taken where the fused graph runs. ONNX's
+    # own shape inference knows every op here; the symbolic one would need sympy.
+    quantization.quant_pre_process(float_path, prepared, skip_symbolic_shape=True)
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            pixels = np.clip(np.round(np.asarray(calibration, np.float32)), 0, 255).astype(np.uint8)
+            self._batches = iter(np.array_split(pixels, max(1, len(pixels) // 8)))
+
+        def get_next(self):
+            batch = next(self._batches, None)
+            return None if batch is None else {INPUT_NAME: batch}
+
+    quantization.quantize_static(prepared, path, Reader(), quant_format=quantization.QuantFormat.QDQ,
+                                 per_channel=True, activation_type=quantization.QuantType.QUInt8,
+                                 weight_type=quantization.QuantType.QInt8,
+                                 calibrate_method=quantization.CalibrationMethod.MinMax)
+
+
 def _compare(kind, outputs, reference):
     difference = float(np.max(np.abs(outputs - reference)))
     scale = float(np.max(np.abs(reference)))
@@ -128,6 +191,16 @@ def _compare(kind, outputs, reference):
             raise RuntimeError(f"Export verification failed: {kind} differs from the Keras model by {measured:.3g} "
                                f"(bound {bound:g}); nothing was published.")
     return figures
+
+
+def int8_formats(formats) -> list:
+    """The int8 formats among `formats`: those that need calibration images and take uint8 pixels.
+
+    Example:
+        >>> int8_formats(["saved_model", "onnx_int8"])
+        ['onnx_int8']
+    """
+    return [kind for kind in formats if kind in INT8_FORMATS]
 
 
 def _next_version(root):
@@ -175,7 +248,7 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
         model = predictor.keras_model
         name = name or os.path.splitext(os.path.basename(os.path.normpath(source)))[0]  # the run's or file's name
         run = predictor.manifest  # a run folder's config.json: calibrate on its training data
-        if calibration is None and "tflite_int8" in formats and run.get("data"):
+        if calibration is None and int8_formats(formats) and run.get("data"):
             calibration = _run_calibration(source, run, predictor)
     formats = list(formats)
     unknown = [kind for kind in formats if kind not in FORMATS]
@@ -184,12 +257,13 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
     if input_dtype not in ("float32", "uint8"):
         raise ValueError(f"`input_dtype` must be 'float32' or 'uint8'; received input_dtype={input_dtype!r}.")
     raw = has_preprocessing(model)
-    if (input_dtype == "uint8" or "tflite_int8" in formats) and not raw and preprocessing is None:
+    int8 = int8_formats(formats)
+    if (input_dtype == "uint8" or int8) and not raw and preprocessing is None:
         raise ValueError("`preprocessing` must be 'torch', 'caffe' or 'tf' to export raw-pixel (uint8) inputs of a model "
                          "without an ImagePreprocessing layer; received preprocessing=None.")
-    if "tflite_int8" in formats and calibration is None:
-        raise ValueError("`calibration` must hold raw 0-255 training images for the int8 TFLite export; received None. "
-                         "See keras_resnet.export.calibration_images.")
+    if int8 and calibration is None:
+        raise ValueError(f"`calibration` must hold raw 0-255 training images for the int8 exports ({', '.join(int8)}); "
+                         "received None. See keras_resnet.tools.export.calibration_images.")
     name = name or model.name
     if not name or os.sep in name or name.startswith("."):
         raise ValueError(f"`name` must be a plain folder name; received name={name!r}.")
@@ -203,7 +277,8 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
         raise ValueError(f"`class_names` must have one name per class ({model.output_shape[-1]}); received {len(class_names)}.")
 
     float_network = logits_model(model, None if input_dtype == "float32" or raw else preprocessing)
-    raw_network = logits_model(model, None if raw else preprocessing)
+    # The int8 files' network: raw pixels in, the preprocessing's scale inside the first conv.
+    raw_network = logits_model(model, None if raw else preprocessing, fold_preprocessing=True) if int8 else None
     height, width, channels = float_network.input_shape[1:]
     if sample is None:
         sample = (np.asarray(calibration[:32]) if calibration is not None
@@ -211,8 +286,8 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
     sample = np.clip(np.round(np.asarray(sample, np.float32)), 0, 255)  # raw pixels, as uint8 inputs see them
     takes_pixels = raw or input_dtype == "uint8" or preprocessing is None
     model_sample = sample if takes_pixels else preprocess_input(sample, preprocessing).numpy()
+    # The Keras model's outputs on `sample`'s pixels, whatever input the float exports take.
     reference = float_network.predict(model_sample, verbose=0, batch_size=32)
-    raw_reference = raw_network.predict(sample, verbose=0, batch_size=32) if (raw or preprocessing) else None
 
     os.makedirs(root, exist_ok=True)
     # What killed exports left: partial versions here, scratch folders in the temporary folder.
@@ -245,15 +320,21 @@ def export(model, out: str = "saved_models", *, name: str | None = None, version
                     file.write(converted)
                 files[kind] = TFLITE_FORMATS[kind]
                 predictor = runtimes.LiteRTPredictor(path)
-                int8 = kind == "tflite_int8"
-                outputs = predictor(sample if int8 else model_sample)
-                verification[kind] = {**_compare(kind, outputs, raw_reference if int8 else reference),
+                takes_uint8 = kind == "tflite_int8"
+                outputs = predictor(sample if takes_uint8 else model_sample)
+                verification[kind] = {**_compare(kind, outputs, reference),
                                       **predictor.ops(), "input_quantization": list(predictor._input["quantization"])}
         if "onnx" in formats:
-            path = os.path.join(partial, "model.onnx")
+            path = os.path.join(partial, ONNX_FORMATS["onnx"])
             _convert_onnx(float_network, float_spec, path)
-            files["onnx"] = "model.onnx"
+            files["onnx"] = ONNX_FORMATS["onnx"]
             verification["onnx"] = _compare("onnx", runtimes.OnnxPredictor(path)(model_sample), reference)
+        if "onnx_int8" in formats:
+            path = os.path.join(partial, ONNX_FORMATS["onnx_int8"])
+            _convert_onnx_int8(raw_network, float_spec, calibration, path, scratch)
+            files["onnx_int8"] = ONNX_FORMATS["onnx_int8"]
+            predictor = runtimes.OnnxPredictor(path)
+            verification["onnx_int8"] = {**_compare("onnx_int8", predictor(sample), reference), **predictor.ops()}
         os.chmod(partial, 0o755)  # mkdtemp makes folders private
         # One publisher at a time picks the version and renames into it, so concurrent exports of
         # one name each get their own version; the long work above runs in parallel.
@@ -301,7 +382,7 @@ def _manifest(model, name, version, network, input_dtype, raw, preprocessing, cl
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "input": {"name": INPUT_NAME, "shape": [None, *network.input_shape[1:]], "dtype": input_dtype,
                   "values": pixels if (raw or input_dtype == "uint8") else "the Keras model's input",
-                  "int8_tflite": {"dtype": "uint8", "values": pixels}},
+                  "int8": {"dtype": "uint8", "values": pixels, "files": [files[kind] for kind in int8_formats(files)]}},
         "preprocessing": "inside the model" if raw else (preprocessing if input_dtype == "uint8" else
                                                           f"none inside: apply it before ({preprocessing or 'see the weights'})"),
         "outputs": (["logits", "probabilities", "top_classes", "top_scores"] + (["top_names"] if class_names else [])

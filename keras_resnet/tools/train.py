@@ -516,7 +516,7 @@ def _export(config, run_dir, info, size, metrics):
     """The finished run's last model, exported (and verified) to `config.export`/<run name>/<version>."""
     recipe = _default_recipe(config)
     calibration = None
-    if "tflite_int8" in config.export_formats:
+    if export_lib.int8_formats(config.export_formats):
         calibration = export_lib.calibration_images(_data_path(config.data), split=config.train_split, image_size=size,
                                                     recipe=recipe, data_dir=config.data_dir, **eval_transform(config))
     model = load_model(os.path.join(run_dir, "last.keras"))
