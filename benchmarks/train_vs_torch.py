@@ -199,7 +199,9 @@ def main():
     print("|---|---:|---|---:|---:|---:|")
     for row in rows:
         ours, theirs = best[row, "keras"], best[row, "torch"]
-        print(f"| {row[0]} | {CONFIGS[row[0]]['batch']} | {row[1]} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f} |")
+        digits = 0 if min(ours, theirs) >= 100 else 1
+        print(f"| {row[0]} | {CONFIGS[row[0]]['batch']} | {row[1]} | {ours:,.{digits}f} | {theirs:,.{digits}f} | "
+              f"{ours / theirs:.2f} |")
 
 
 if __name__ == "__main__":

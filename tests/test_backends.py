@@ -15,6 +15,7 @@ import pytest
 
 import backend_worker
 import keras_resnet
+from keras_resnet.layers import BatchNormalization
 from helpers import images, randomise_vectors
 
 BACKENDS = [name for name in ("jax", "torch") if importlib.util.find_spec(name)]
@@ -81,7 +82,14 @@ def reference(tmp_path_factory, fixtures_dir):
                         input_shape=(16, 16, 3)).save_weights(folder / "fit.weights.h5")
     results, report = {}, {}
     backend_worker.run_cases(folder, results, report)
-    backend_worker.fit(folder, results, report)
+    # The other backends train with Keras' BatchNormalization computation; TensorFlow's fused
+    # kernel rounds differently, and AdamW's per-element steps (g / sqrt(v)) turn that into
+    # full-size steps where a gradient element is near 0: four steps of this tiny net ended
+    # 1.3e-3 apart in loss. Like is compared with like here; test_models' fused test compares
+    # the fused kernel with Keras' computation.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BatchNormalization, "_fusable", lambda self, inputs, mask: False)
+        backend_worker.fit(folder, results, report)
     results["tensorflow.keras/logits"] = resnet20(x, training=False).numpy()
     backend_worker.fixtures(folder, results, ["resnet50"])  # run_cases did resnet18
     for name in ("resnet18", "resnet50"):

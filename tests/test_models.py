@@ -271,9 +271,9 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(monkeypatch, policy, tole
 
     def one_step(fused):
         if fused:
-            kernel = tf.compat.v1.nn.fused_batch_norm
-            monkeypatch.setattr(tf.compat.v1.nn, "fused_batch_norm",
-                                lambda *args, **kwargs: calls.append((args[1].path, kwargs["is_training"])) or kernel(*args, **kwargs))
+            kernel = tf.raw_ops.FusedBatchNormV3
+            monkeypatch.setattr(tf.raw_ops, "FusedBatchNormV3",
+                                lambda **kwargs: calls.append((kwargs["scale"].path, kwargs["is_training"])) or kernel(**kwargs))
         else:
             monkeypatch.setattr(BatchNormalization, "_fusable", lambda self, inputs, mask: False)
         keras.mixed_precision.set_global_policy(policy)

@@ -249,6 +249,7 @@ def test_multi_worker_two_processes(tmp_path):
     assert float(results[0].split("accuracy ")[1].split(",")[0]) > 0.5
 
 
+@pytest.mark.slow  # 36 s: it trains, exports every format and evaluates each; the default suite keeps under 10 min
 def test_evaluate_command_on_a_run_and_its_exports(tmp_path):
     run, exports, evaluations = tmp_path / "run", tmp_path / "saved_models", tmp_path / "evaluations"
     metrics = train(TrainConfig(data="digits", epochs=1, batch_size=64, out=str(run), verbose=0, export=str(exports),
