@@ -18,32 +18,20 @@ import json
 import os
 import tempfile
 
-import numpy as np
-
 _spec = importlib.util.spec_from_file_location("train_vs_torch", os.path.join(os.path.dirname(__file__), "train_vs_torch.py"))
 train_vs_torch = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(train_vs_torch)
 
 
 def _keras_profile(model_name, precision, config, steps, keras_batchnorm):
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
     import tensorflow as tf
     from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
 
-    import keras_resnet
     from keras_resnet.layers import BatchNormalization
-    from keras_resnet.optimizers import SGD
 
     if keras_batchnorm:
         BatchNormalization._fusable = lambda self, inputs, mask: False
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-    model = keras_resnet.MODELS[model_name](classes=config["classes"], classifier_activation=None,
-                                            input_shape=(config["size"], config["size"], 3))
-    model.compile(SGD(train_vs_torch.LR, momentum=train_vs_torch.MOMENTUM, nesterov=True,
-                      weight_decay=train_vs_torch.WEIGHT_DECAY),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    data = tf.data.Dataset.from_tensor_slices(train_vs_torch._batches(np, config)).cache().repeat()
+    model, data = train_vs_torch._keras_trainer(model_name, precision, config)
     model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # trace and warm up
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
@@ -64,23 +52,7 @@ def _keras_profile(model_name, precision, config, steps, keras_batchnorm):
 def _torch_profile(model_name, precision, config, steps):
     import torch
 
-    model = train_vs_torch._torch_modules(torch)[model_name](config["classes"]).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=train_vs_torch.LR, momentum=train_vs_torch.MOMENTUM, nesterov=True,
-                                weight_decay=train_vs_torch.WEIGHT_DECAY)
-    loss_function = torch.nn.CrossEntropyLoss()
-    images, labels = train_vs_torch._batches(np, config)
-    batches = [(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last), torch.from_numpy(y))
-               for x, y in zip(images, labels)]
-
-    def train(count):
-        for step in range(count):
-            x, y = batches[step % len(batches)]
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-                loss = loss_function(model(x), y)
-            loss.backward()
-            optimizer.step()
-
+    train = train_vs_torch._torch_trainer(model_name, precision, config)
     train(3)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         train(steps)

@@ -44,7 +44,8 @@ def _batches(np, config, count=8):
     return images, labels
 
 
-def _keras_worker(model_name, precision, config, steps, windows):
+def _keras_trainer(model_name, precision, config):
+    """Our model, compiled as the PyTorch side trains, and its endless tf.data batches."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
     import numpy as np
@@ -52,15 +53,19 @@ def _keras_worker(model_name, precision, config, steps, windows):
 
     import keras_resnet
     from keras_resnet.optimizers import SGD
-    from keras_resnet.tools.train import Throughput
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
     model = keras_resnet.MODELS[model_name](classes=config["classes"], classifier_activation=None,
                                             input_shape=(config["size"], config["size"], 3))
     model.compile(SGD(LR, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    images, labels = _batches(np, config)
-    data = tf.data.Dataset.from_tensor_slices((images, labels)).cache().repeat()
+    return model, tf.data.Dataset.from_tensor_slices(_batches(np, config)).cache().repeat()
+
+
+def _keras_worker(model_name, precision, config, steps, windows):
+    from keras_resnet.tools.train import Throughput
+
+    model, data = _keras_trainer(model_name, precision, config)
     throughput = Throughput(images=steps * config["batch"])
     model.fit(data, steps_per_epoch=steps, epochs=1 + windows, verbose=0, callbacks=[throughput])
     return max(throughput.rates[1:])  # the first epoch traces and warms up
@@ -122,7 +127,8 @@ def _torch_modules(torch):
     return {"resnet20": resnet20, "resnet50": resnet50}
 
 
-def _torch_worker(model_name, precision, config, steps, windows):
+def _torch_trainer(model_name, precision, config):
+    """`train(count)`: `count` steps of the same network in plain PyTorch; returns the last loss."""
     import numpy as np
     import torch
 
@@ -135,6 +141,7 @@ def _torch_worker(model_name, precision, config, steps, windows):
     images, labels = _batches(np, config)
     batches = [(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last),
                 torch.from_numpy(y)) for x, y in zip(images, labels)]
+    model.train()
 
     def train(count):
         for step in range(count):
@@ -146,7 +153,11 @@ def _torch_worker(model_name, precision, config, steps, windows):
             optimizer.step()
         return float(loss.detach())  # waits for the last step, as fit does
 
-    model.train()
+    return train
+
+
+def _torch_worker(model_name, precision, config, steps, windows):
+    train = _torch_trainer(model_name, precision, config)
     train(3)
     best = 0.0
     for _ in range(windows):
