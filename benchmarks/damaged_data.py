@@ -26,20 +26,32 @@ from PIL import Image
 
 def bomb(path, width=20000, height=20000):
     """A real PNG of width x height black pixels, written row by row (never whole in memory)."""
+
     def chunk(kind, data):
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
 
     compressor, row, body = zlib.compressobj(9), b"\x00" * (1 + 3 * width), []
     body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
     with open(path, "wb") as file:
-        file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+        file.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", body)
+            + chunk(b"IEND", b"")
+        )
 
 
 def damage(source, target, seed=0):
     """Copies the folder (hard links) and damages 500 training files; returns the ones to report."""
     shutil.copytree(source, target, copy_function=os.link)
-    files = sorted(os.path.join(root, name) for root, _, names in os.walk(os.path.join(target, "train")) for name in names)
+    files = sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(os.path.join(target, "train"))
+        for name in names
+    )
     rng = np.random.default_rng(seed)
     chosen = [files[i] for i in rng.choice(len(files), 500, replace=False)]
     reported = []
@@ -49,7 +61,7 @@ def damage(source, target, seed=0):
         stem = os.path.splitext(path)[0]
         if index < 100:  # truncated
             data = open(os.path.join(source, os.path.relpath(path, target)), "rb").read()
-            open(path, "wb").write(data[:len(data) // 2])
+            open(path, "wb").write(data[: len(data) // 2])
             reported.append(path)
         elif index < 200:  # random bytes
             open(path, "wb").write(rng.bytes(1500))
@@ -83,18 +95,53 @@ def main(argv=None):
     reported = damage(args.data, folder)
     run = os.path.join(args.out, "run")
     started = time.time()
-    result = subprocess.run([sys.executable, "-m", "keras_resnet.tools.cli", "train", "--model", "resnet20", "--data",
-                             folder, "--epochs", str(args.epochs), "--precision", "bfloat16", "--out", run, "--no-export",
-                             "--progress", "2"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_resnet.tools.cli",
+            "train",
+            "--model",
+            "resnet20",
+            "--data",
+            folder,
+            "--epochs",
+            str(args.epochs),
+            "--precision",
+            "bfloat16",
+            "--out",
+            run,
+            "--no-export",
+            "--progress",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+    )
     seconds = time.time() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
-    skipped = [line.split(": ", 1)[0] for line in open(os.path.join(run, "skipped_files.txt")).read().splitlines()] \
-        if os.path.exists(os.path.join(run, "skipped_files.txt")) else []
-    summary = {"returncode": result.returncode, "seconds": round(seconds), "peak_memory_gib": round(peak, 2),
-               "damaged_to_report": len(reported), "reported": len(skipped),
-               "all_reported": sorted(skipped) == sorted(reported),
-               "epochs_done": json.load(open(os.path.join(run, "state.json")))["epoch"] if result.returncode == 0 else 0,
-               "warning": next((line for line in result.stderr.splitlines() if "will not be used" in line), "")[:300]}
+    skipped = (
+        [
+            line.split(": ", 1)[0]
+            for line in open(os.path.join(run, "skipped_files.txt")).read().splitlines()
+        ]
+        if os.path.exists(os.path.join(run, "skipped_files.txt"))
+        else []
+    )
+    summary = {
+        "returncode": result.returncode,
+        "seconds": round(seconds),
+        "peak_memory_gib": round(peak, 2),
+        "damaged_to_report": len(reported),
+        "reported": len(skipped),
+        "all_reported": sorted(skipped) == sorted(reported),
+        "epochs_done": json.load(open(os.path.join(run, "state.json")))["epoch"]
+        if result.returncode == 0
+        else 0,
+        "warning": next(
+            (line for line in result.stderr.splitlines() if "will not be used" in line), ""
+        )[:300],
+    }
     print(json.dumps(summary, indent=2))
     return summary
 

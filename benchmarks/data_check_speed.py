@@ -19,7 +19,9 @@ def main(argv=None):
     started = time.perf_counter()
     _, info = data_lib.load(args.data, args.split)
     seconds = time.perf_counter() - started
-    print(f"{info.splits[args.split]} images checked in {seconds:.1f} s ({len(info.skipped)} skipped)")
+    print(
+        f"{info.splits[args.split]} images checked in {seconds:.1f} s ({len(info.skipped)} skipped)"
+    )
 
 
 if __name__ == "__main__":

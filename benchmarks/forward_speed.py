@@ -30,7 +30,9 @@ def main():
 
     shape = (args.size, args.size, 3)
     models = {
-        f"keras_resnet.ResNet50(variant={args.variant!r})": keras_resnet.ResNet50(input_shape=shape, variant=args.variant),
+        f"keras_resnet.ResNet50(variant={args.variant!r})": keras_resnet.ResNet50(
+            input_shape=shape, variant=args.variant
+        ),
         "keras.applications.ResNet50": keras.applications.ResNet50(weights=None, input_shape=shape),
     }
     x = tf.constant(np.random.default_rng(0).uniform(0, 1, (args.batch, *shape)).astype("float32"))
@@ -46,7 +48,9 @@ def main():
     ours, theirs = best.values()
     for name, seconds in best.items():
         print(f"{name:45s} {seconds * 1000:8.1f} ms/batch  {args.batch / seconds:7.1f} images/s")
-    print(f"speed ratio ours/keras.applications: {theirs / ours:.3f} (>= 1 means ours is at least as fast)")
+    print(
+        f"speed ratio ours/keras.applications: {theirs / ours:.3f} (>= 1 means ours is at least as fast)"
+    )
 
 
 if __name__ == "__main__":

@@ -21,26 +21,48 @@ from keras_resnet.tools.export import calibration_images, export
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", help="a run folder or a .keras file trained on --data")
-    parser.add_argument("--data", default="/tmp/cifar10", help="the data set: its train split calibrates, its test split scores")
+    parser.add_argument(
+        "--data",
+        default="/tmp/cifar10",
+        help="the data set: its train split calibrates, its test split scores",
+    )
     parser.add_argument("--calibration-split", default="train")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--out", help="keep the exports and evaluations here (default: a temporary folder)")
+    parser.add_argument(
+        "--out", help="keep the exports and evaluations here (default: a temporary folder)"
+    )
     args = parser.parse_args(argv)
     files = {**TFLITE_FORMATS, **ONNX_FORMATS}
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or scratch
         predictor = runtimes.open_model(args.model, "keras")
-        calibration = calibration_images(args.data, split=args.calibration_split, image_size=predictor.input_shape[:2],
-                                         **predictor.preparation)
-        folder = export(args.model, os.path.join(out, "exports"), formats=INT8_FORMATS, calibration=calibration)
-        models = {"keras": args.model, **{kind: os.path.join(folder, files[kind]) for kind in INT8_FORMATS}}
-        accuracy = {kind: evaluate(path, args.data, split=args.split, out=os.path.join(out, "evaluations"))
-                    for kind, path in models.items()}
-    print(f"{args.model} on {args.data} ({args.split}, {accuracy['keras']['examples']} images; int8 calibrated on "
-          f"{len(calibration)} {args.calibration_split} images):")
+        calibration = calibration_images(
+            args.data,
+            split=args.calibration_split,
+            image_size=predictor.input_shape[:2],
+            **predictor.preparation,
+        )
+        folder = export(
+            args.model, os.path.join(out, "exports"), formats=INT8_FORMATS, calibration=calibration
+        )
+        models = {
+            "keras": args.model,
+            **{kind: os.path.join(folder, files[kind]) for kind in INT8_FORMATS},
+        }
+        accuracy = {
+            kind: evaluate(path, args.data, split=args.split, out=os.path.join(out, "evaluations"))
+            for kind, path in models.items()
+        }
+    print(
+        f"{args.model} on {args.data} ({args.split}, {accuracy['keras']['examples']} images; int8 calibrated on "
+        f"{len(calibration)} {args.calibration_split} images):"
+    )
     for kind, metrics in accuracy.items():
         difference = 100 * (metrics["accuracy"] - accuracy["keras"]["accuracy"])
-        print(f"  {kind:12s} {100 * metrics['accuracy']:.2f}%" + ("" if kind == "keras" else f"  ({difference:+.2f} points)"))
+        print(
+            f"  {kind:12s} {100 * metrics['accuracy']:.2f}%"
+            + ("" if kind == "keras" else f"  ({difference:+.2f} points)")
+        )
 
 
 if __name__ == "__main__":

@@ -37,15 +37,18 @@ def main(argv=None):
 
     dataset, info = data_lib.load(args.data, "train")
     dataset = dataset.take(args.images)  # speed does not depend on which images
-    batches = data_lib.pipeline(dataset, training=True, batch_size=args.batch, recipe="cifar", image_size=(32, 32),
-                                seed=0)
+    batches = data_lib.pipeline(
+        dataset, training=True, batch_size=args.batch, recipe="cifar", image_size=(32, 32), seed=0
+    )
     steps = args.images // args.batch
     images = steps * args.batch
     for _ in batches:  # fills the cache: decoding happens once per run
         pass
     pipeline = images_per_second(lambda: [None for _ in batches], images)
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if args.precision == "bfloat16" else "float32")
+    keras.mixed_precision.set_global_policy(
+        "mixed_bfloat16" if args.precision == "bfloat16" else "float32"
+    )
     model = keras_resnet.ResNet20(classes=info.num_classes, include_preprocessing=True)
     model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
     batch = next(iter(batches))
@@ -53,9 +56,11 @@ def main(argv=None):
     model.fit(repeated.take(5), verbose=0)  # tracing
     step = images_per_second(lambda: model.fit(repeated, verbose=0), images)
     both = images_per_second(lambda: model.fit(batches, verbose=0), images)
-    print(f"pipeline alone {pipeline:,.0f} images/s; training step alone {step:,.0f} images/s; "
-          f"training on the pipeline {both:,.0f} images/s ({both / step:.2f} of the step alone; "
-          f"the pipeline is {pipeline / step:.1f}x faster than the step)")
+    print(
+        f"pipeline alone {pipeline:,.0f} images/s; training step alone {step:,.0f} images/s; "
+        f"training on the pipeline {both:,.0f} images/s ({both / step:.2f} of the step alone; "
+        f"the pipeline is {pipeline / step:.1f}x faster than the step)"
+    )
     return {"pipeline": pipeline, "step": step, "both": both}
 
 

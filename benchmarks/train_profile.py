@@ -18,7 +18,9 @@ import json
 import os
 import tempfile
 
-_spec = importlib.util.spec_from_file_location("train_vs_torch", os.path.join(os.path.dirname(__file__), "train_vs_torch.py"))
+_spec = importlib.util.spec_from_file_location(
+    "train_vs_torch", os.path.join(os.path.dirname(__file__), "train_vs_torch.py")
+)
 train_vs_torch = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(train_vs_torch)
 
@@ -40,7 +42,9 @@ def _keras_profile(model_name, precision, config, steps, keras_batchnorm):
         trace = glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)[0]
         table = json.loads(plugin.xspace_to_tools_data([trace], "framework_op_stats", {})[0])[0]
     columns = [column["label"] for column in table["cols"]]
-    kind, where, self_time = (columns.index(label) for label in ("Operation Type", "Host/device", "Total self-time (us)"))
+    kind, where, self_time = (
+        columns.index(label) for label in ("Operation Type", "Host/device", "Total self-time (us)")
+    )
     totals = collections.Counter()
     for row in table["rows"]:
         values = [cell.get("v") for cell in row["c"]]
@@ -56,16 +60,29 @@ def _torch_profile(model_name, precision, config, steps):
     train(3)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         train(steps)
-    return collections.Counter({event.key: event.self_cpu_time_total for event in profile.key_averages()})
+    return collections.Counter(
+        {event.key: event.self_cpu_time_total for event in profile.key_averages()}
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=list(train_vs_torch.CONFIGS))
     parser.add_argument("precision", choices=["float32", "bfloat16"])
-    parser.add_argument("--torch", action="store_true", help="profile the plain PyTorch network instead")
-    parser.add_argument("--keras-batchnorm", action="store_true", help="ours with Keras' BatchNormalization computation")
-    parser.add_argument("--steps", type=int, default=None, help="profiled steps (default: 10 for resnet20, 2 for resnet50)")
+    parser.add_argument(
+        "--torch", action="store_true", help="profile the plain PyTorch network instead"
+    )
+    parser.add_argument(
+        "--keras-batchnorm",
+        action="store_true",
+        help="ours with Keras' BatchNormalization computation",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="profiled steps (default: 10 for resnet20, 2 for resnet50)",
+    )
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     config = train_vs_torch.CONFIGS[args.model]
@@ -75,7 +92,9 @@ def main():
     else:
         totals = _keras_profile(args.model, args.precision, config, steps, args.keras_batchnorm)
     total = sum(totals.values())
-    print(f"| {'PyTorch' if args.torch else 'keras_resnet'} {args.model} {args.precision} | ms per step | share |")
+    print(
+        f"| {'PyTorch' if args.torch else 'keras_resnet'} {args.model} {args.precision} | ms per step | share |"
+    )
     print("|---|---:|---:|")
     for name, microseconds in totals.most_common(args.top):
         print(f"| {name} | {microseconds / steps / 1000:.1f} | {100 * microseconds / total:.1f}% |")

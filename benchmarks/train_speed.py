@@ -29,15 +29,21 @@ def handwritten_resnet20(classes=10):
     def block(x, filters, strides):
         shortcut = x
         if strides != 1 or x.shape[-1] != filters:
-            shortcut = layers.BatchNormalization()(layers.Conv2D(filters, 1, strides, use_bias=False)(x))
+            shortcut = layers.BatchNormalization()(
+                layers.Conv2D(filters, 1, strides, use_bias=False)(x)
+            )
         y = layers.Conv2D(filters, 3, strides, padding="same", use_bias=False)(x)
         y = layers.ReLU()(layers.BatchNormalization()(y))
-        y = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+        y = layers.BatchNormalization()(
+            layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+        )
         return layers.ReLU()(layers.Add()([shortcut, y]))
 
     inputs = keras.Input((32, 32, 3))
     x = layers.Rescaling(1 / 255)(inputs)
-    x = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same", use_bias=False)(x)))
+    x = layers.ReLU()(
+        layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same", use_bias=False)(x))
+    )
     for stage, filters in enumerate((16, 32, 64)):
         for i in range(3):
             x = block(x, filters, 2 if stage > 0 and i == 0 else 1)
@@ -48,14 +54,20 @@ def handwritten_resnet20(classes=10):
 def _compiled(build, precision, data, keras_batchnorm=False):
     """The model built, compiled and traced (warmed up) under `precision`; with
     `keras_batchnorm`, our BatchNormalization falls back to Keras' own computation."""
-    keras.mixed_precision.set_global_policy({"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision])
+    keras.mixed_precision.set_global_policy(
+        {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]
+    )
     fusable = BatchNormalization._fusable
     if keras_batchnorm:
         BatchNormalization._fusable = lambda self, inputs, mask: False
     try:
         model = build()
-        model.compile(keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True), "categorical_crossentropy")
-        model.fit(data, steps_per_epoch=5, epochs=1, verbose=0, shuffle=False)  # traced with this choice
+        model.compile(
+            keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True), "categorical_crossentropy"
+        )
+        model.fit(
+            data, steps_per_epoch=5, epochs=1, verbose=0, shuffle=False
+        )  # traced with this choice
     finally:
         keras.mixed_precision.set_global_policy("float32")
         BatchNormalization._fusable = fusable
@@ -72,20 +84,36 @@ def main():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (args.batch * 8, 32, 32, 3)).astype("float32")
     y = np.eye(10, dtype="float32")[rng.integers(0, 10, len(x))]
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(args.batch, drop_remainder=True).cache().repeat()
+    data = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .batch(args.batch, drop_remainder=True)
+        .cache()
+        .repeat()
+    )
     ours = lambda: keras_resnet.ResNet20(shortcut="B", include_preprocessing=True)  # noqa: E731
     models = {
         "keras_resnet.ResNet20 float32": _compiled(ours, "float32", data),
         "  with Keras' BatchNormalization": _compiled(ours, "float32", data, keras_batchnorm=True),
         "hand-written Keras ResNet-20 float32": _compiled(handwritten_resnet20, "float32", data),
         "keras_resnet.ResNet20 bfloat16": _compiled(ours, "bfloat16", data),
-        "  with Keras' BatchNormalization ": _compiled(ours, "bfloat16", data, keras_batchnorm=True),
+        "  with Keras' BatchNormalization ": _compiled(
+            ours, "bfloat16", data, keras_batchnorm=True
+        ),
     }
     best = {name: 0.0 for name in models}
     for _ in range(args.rounds):
         for name, model in models.items():
-            throughput = Throughput(images=args.steps * args.batch)  # the epoch, not fit's set-up and teardown
-            model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0, shuffle=False, callbacks=[throughput])
+            throughput = Throughput(
+                images=args.steps * args.batch
+            )  # the epoch, not fit's set-up and teardown
+            model.fit(
+                data,
+                steps_per_epoch=args.steps,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[throughput],
+            )
             best[name] = max(best[name], throughput.rates[0])
     print(f"load average: {os.getloadavg()}")
     for name, rate in best.items():

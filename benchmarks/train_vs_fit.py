@@ -30,27 +30,58 @@ def _fit_worker(args):
     from keras_resnet.tools.config import TrainConfig
     from keras_resnet.tools.train import Throughput
 
-    config = TrainConfig(model=args.model, data=args.data, batch_size=args.batch_size, epochs=args.epochs,
-                         precision=args.precision)
+    config = TrainConfig(
+        model=args.model,
+        data=args.data,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        precision=args.precision,
+    )
     dataset, info = data_lib.load(args.data, "train")
-    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(5000)))
+    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(5000)), strict=True)
     images, labels = np.concatenate(images), np.concatenate(labels)
     one_hot = np.eye(info.num_classes, dtype="float32")[labels]
     steps = len(images) // args.batch_size
-    with train_lib._run_globals(config.seed, {"float32": "float32", "bfloat16": "mixed_bfloat16"}[args.precision]):
+    with train_lib._run_globals(
+        config.seed, {"float32": "float32", "bfloat16": "mixed_bfloat16"}[args.precision]
+    ):
         model = train_lib._build(config, info, images.shape[1:3], 1)
         train_lib._compile(model, train_lib._optimizer(config, steps), config)
     throughput = Throughput(images=steps * args.batch_size)  # as the tool's history.csv measures
-    model.fit(images[:steps * args.batch_size], one_hot[:steps * args.batch_size], batch_size=args.batch_size,
-              epochs=args.epochs, verbose=0, callbacks=[throughput])
+    model.fit(
+        images[: steps * args.batch_size],
+        one_hot[: steps * args.batch_size],
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        verbose=0,
+        callbacks=[throughput],
+    )
     return throughput.rates[-1]
 
 
 def _tool(args):
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "keras_resnet.tools.cli", "train", "--model", args.model, "--data", args.data,
-                   "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--precision", args.precision,
-                   "--out", os.path.join(folder, "run"), "--no-export", "--progress", "0"]
+        command = [
+            sys.executable,
+            "-m",
+            "keras_resnet.tools.cli",
+            "train",
+            "--model",
+            args.model,
+            "--data",
+            args.data,
+            "--epochs",
+            str(args.epochs),
+            "--batch-size",
+            str(args.batch_size),
+            "--precision",
+            args.precision,
+            "--out",
+            os.path.join(folder, "run"),
+            "--no-export",
+            "--progress",
+            "0",
+        ]
         subprocess.run(command, check=True)
         with open(os.path.join(folder, "run", "history.csv")) as file:
             return float(list(csv.DictReader(file))[-1]["images_per_s"])
@@ -74,10 +105,16 @@ def main():
     best = {"keras-resnet train": 0.0, "model.fit": 0.0}
     for _ in range(args.rounds):
         best["keras-resnet train"] = max(best["keras-resnet train"], _tool(args))
-        result = subprocess.run([sys.executable, *sys.argv, "--worker"], check=True, capture_output=True, text=True)
-        best["model.fit"] = max(best["model.fit"], json.loads(result.stdout.splitlines()[-1])["images_per_s"])
+        result = subprocess.run(
+            [sys.executable, *sys.argv, "--worker"], check=True, capture_output=True, text=True
+        )
+        best["model.fit"] = max(
+            best["model.fit"], json.loads(result.stdout.splitlines()[-1])["images_per_s"]
+        )
     print(f"load average after: {os.getloadavg()}")
-    print(f"| {args.model}, batch {args.batch_size}, {args.precision} | images/s (epoch {args.epochs}) |")
+    print(
+        f"| {args.model}, batch {args.batch_size}, {args.precision} | images/s (epoch {args.epochs}) |"
+    )
     print("|---|---:|")
     for name, rate in best.items():
         print(f"| {name} | {rate:,.0f} |")

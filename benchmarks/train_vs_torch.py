@@ -30,8 +30,10 @@ import sys
 import time
 
 # Short windows, many of them: the best one is the least disturbed by other work on the host.
-CONFIGS = {"resnet20": {"batch": 128, "size": 32, "classes": 10, "steps": 10, "windows": 6},
-           "resnet50": {"batch": 32, "size": 224, "classes": 1000, "steps": 2, "windows": 3}}
+CONFIGS = {
+    "resnet20": {"batch": 128, "size": 32, "classes": 10, "steps": 10, "windows": 6},
+    "resnet50": {"batch": 32, "size": 224, "classes": 1000, "steps": 2, "windows": 3},
+}
 LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4
 
 
@@ -39,7 +41,9 @@ def _batches(np, config, count=8):
     """`count` random batches (NHWC float32 images, int labels), the same on both sides; enough
     that neither side memorises them (drives its loss to 0) within a run."""
     rng = np.random.default_rng(0)
-    images = rng.standard_normal((count, config["batch"], config["size"], config["size"], 3), dtype=np.float32)
+    images = rng.standard_normal(
+        (count, config["batch"], config["size"], config["size"], 3), dtype=np.float32
+    )
     labels = rng.integers(0, config["classes"], (count, config["batch"]))
     return images, labels
 
@@ -54,11 +58,18 @@ def _keras_trainer(model_name, precision, config):
     import keras_resnet
     from keras_resnet.optimizers import SGD
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-    model = keras_resnet.MODELS[model_name](classes=config["classes"], classifier_activation=None,
-                                            input_shape=(config["size"], config["size"], 3))
-    model.compile(SGD(LR, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    keras.mixed_precision.set_global_policy(
+        "mixed_bfloat16" if precision == "bfloat16" else "float32"
+    )
+    model = keras_resnet.MODELS[model_name](
+        classes=config["classes"],
+        classifier_activation=None,
+        input_shape=(config["size"], config["size"], 3),
+    )
+    model.compile(
+        SGD(LR, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     return model, tf.data.Dataset.from_tensor_slices(_batches(np, config)).cache().repeat()
 
 
@@ -87,9 +98,11 @@ def _torch_modules(torch):
 
         def forward(self, x):
             y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-            shortcut = x[:, :, ::self.stride, ::self.stride] if self.stride > 1 else x
+            shortcut = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
             if self.pad:
-                shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+                shortcut = nn.functional.pad(
+                    shortcut, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2)
+                )
             return torch.relu(y + shortcut)
 
     class Bottleneck(nn.Module):
@@ -99,11 +112,20 @@ def _torch_modules(torch):
             super().__init__()
             out = filters * 4
             self.body = nn.Sequential(
-                nn.Conv2d(inputs, filters, 1, bias=False), nn.BatchNorm2d(filters), nn.ReLU(),
-                nn.Conv2d(filters, filters, 3, stride, 1, bias=False), nn.BatchNorm2d(filters), nn.ReLU(),
-                nn.Conv2d(filters, out, 1, bias=False), nn.BatchNorm2d(out))
-            self.shortcut = (nn.Sequential(nn.Conv2d(inputs, out, 1, stride, bias=False), nn.BatchNorm2d(out))
-                             if stride > 1 or inputs != out else nn.Identity())
+                nn.Conv2d(inputs, filters, 1, bias=False),
+                nn.BatchNorm2d(filters),
+                nn.ReLU(),
+                nn.Conv2d(filters, filters, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(filters),
+                nn.ReLU(),
+                nn.Conv2d(filters, out, 1, bias=False),
+                nn.BatchNorm2d(out),
+            )
+            self.shortcut = (
+                nn.Sequential(nn.Conv2d(inputs, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+                if stride > 1 or inputs != out
+                else nn.Identity()
+            )
 
         def forward(self, x):
             return torch.relu(self.body(x) + self.shortcut(x))
@@ -114,14 +136,21 @@ def _torch_modules(torch):
             for i in range(blocks):
                 layers.append(block(inputs, filters, 2 if index > 0 and i == 0 else 1))
                 inputs = filters * expansion
-        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(inputs, classes))
+        return nn.Sequential(
+            *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(inputs, classes)
+        )
 
     def resnet20(classes):
         stem = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
         return resnet(Basic, stem, [(16, 3), (32, 3), (64, 3)], 1, classes)
 
     def resnet50(classes):
-        stem = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+        stem = [
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1),
+        ]
         return resnet(Bottleneck, stem, [(64, 3), (128, 4), (256, 6), (512, 3)], 4, classes)
 
     return {"resnet20": resnet20, "resnet50": resnet50}
@@ -132,15 +161,26 @@ def _torch_trainer(model_name, precision, config):
     import numpy as np
     import torch
 
-    model = _torch_modules(torch)[model_name](config["classes"]).to(memory_format=torch.channels_last)
+    model = _torch_modules(torch)[model_name](config["classes"]).to(
+        memory_format=torch.channels_last
+    )
     kernels = [p for name, p in model.named_parameters() if p.dim() > 1]
     others = [p for name, p in model.named_parameters() if p.dim() <= 1]
-    optimizer = torch.optim.SGD([{"params": kernels, "weight_decay": WEIGHT_DECAY}, {"params": others, "weight_decay": 0}],
-                                lr=LR, momentum=MOMENTUM, nesterov=True)
+    optimizer = torch.optim.SGD(
+        [{"params": kernels, "weight_decay": WEIGHT_DECAY}, {"params": others, "weight_decay": 0}],
+        lr=LR,
+        momentum=MOMENTUM,
+        nesterov=True,
+    )
     loss_function = torch.nn.CrossEntropyLoss()
     images, labels = _batches(np, config)
-    batches = [(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last),
-                torch.from_numpy(y)) for x, y in zip(images, labels)]
+    batches = [
+        (
+            torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last),
+            torch.from_numpy(y),
+        )
+        for x, y in zip(images, labels, strict=True)
+    ]
     model.train()
 
     def train(count):
@@ -168,9 +208,23 @@ def _torch_worker(model_name, precision, config, steps, windows):
 
 
 def _run_worker(python, framework, model_name, precision, steps, windows):
-    command = [python, os.path.abspath(__file__), "--worker", framework, "--models", model_name,
-               "--precisions", precision, "--steps", str(steps), "--windows", str(windows)]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    command = [
+        python,
+        os.path.abspath(__file__),
+        "--worker",
+        framework,
+        "--models",
+        model_name,
+        "--precisions",
+        precision,
+        "--steps",
+        str(steps),
+        "--windows",
+        str(windows),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode or not lines:
         raise RuntimeError(f"{framework} {model_name} {precision} failed:\n{result.stderr[-3000:]}")
@@ -179,12 +233,18 @@ def _run_worker(python, framework, model_name, precision, steps, windows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--torch-python", default=sys.executable, help="a Python with torch installed")
+    parser.add_argument(
+        "--torch-python", default=sys.executable, help="a Python with torch installed"
+    )
     parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
+    parser.add_argument(
+        "--precisions", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"]
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, help="steps per timed window (default: per model)")
-    parser.add_argument("--windows", type=int, help="timed windows per process (default: per model)")
+    parser.add_argument(
+        "--windows", type=int, help="timed windows per process (default: per model)"
+    )
     parser.add_argument("--worker", choices=["keras", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -192,7 +252,13 @@ def main():
         model_name, precision = args.models[0], args.precisions[0]
         config = CONFIGS[model_name]
         worker = _keras_worker if args.worker == "keras" else _torch_worker
-        rate = worker(model_name, precision, config, args.steps or config["steps"], args.windows or config["windows"])
+        rate = worker(
+            model_name,
+            precision,
+            config,
+            args.steps or config["steps"],
+            args.windows or config["windows"],
+        )
         print(json.dumps({"images_per_s": rate}))
         return
 
@@ -201,18 +267,27 @@ def main():
     best = {(row, framework): 0.0 for row in rows for framework in ("keras", "torch")}
     for _ in range(args.rounds):
         for model_name, precision in rows:
-            steps, windows = args.steps or CONFIGS[model_name]["steps"], args.windows or CONFIGS[model_name]["windows"]
+            steps, windows = (
+                args.steps or CONFIGS[model_name]["steps"],
+                args.windows or CONFIGS[model_name]["windows"],
+            )
             for framework, python in (("keras", sys.executable), ("torch", args.torch_python)):
                 rate = _run_worker(python, framework, model_name, precision, steps, windows)
-                best[(model_name, precision), framework] = max(best[(model_name, precision), framework], rate)
+                best[(model_name, precision), framework] = max(
+                    best[(model_name, precision), framework], rate
+                )
     print(f"load average after: {os.getloadavg()}")
-    print("| model | batch | precision | keras_resnet `fit` images/s | PyTorch images/s | ours / PyTorch |")
+    print(
+        "| model | batch | precision | keras_resnet `fit` images/s | PyTorch images/s | ours / PyTorch |"
+    )
     print("|---|---:|---|---:|---:|---:|")
     for row in rows:
         ours, theirs = best[row, "keras"], best[row, "torch"]
         digits = 0 if min(ours, theirs) >= 100 else 1
-        print(f"| {row[0]} | {CONFIGS[row[0]]['batch']} | {row[1]} | {ours:,.{digits}f} | {theirs:,.{digits}f} | "
-              f"{ours / theirs:.2f} |")
+        print(
+            f"| {row[0]} | {CONFIGS[row[0]]['batch']} | {row[1]} | {ours:,.{digits}f} | {theirs:,.{digits}f} | "
+            f"{ours / theirs:.2f} |"
+        )
 
 
 if __name__ == "__main__":

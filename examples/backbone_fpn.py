@@ -28,16 +28,25 @@ def fpn(features: dict, channels: int = 256) -> dict:
         k = level[1:]
         lateral = layers.Conv2D(channels, 1, name=f"fpn_lateral{k}")(features[level])
         if top_down is not None:
-            lateral = layers.Add(name=f"fpn_add{k}")([lateral, layers.UpSampling2D(2, name=f"fpn_up{k}")(top_down)])
+            lateral = layers.Add(name=f"fpn_add{k}")(
+                [lateral, layers.UpSampling2D(2, name=f"fpn_up{k}")(top_down)]
+            )
         top_down = lateral
-        pyramid[f"P{k}"] = layers.Conv2D(channels, 3, padding="same", name=f"fpn_smooth{k}")(lateral)
+        pyramid[f"P{k}"] = layers.Conv2D(channels, 3, padding="same", name=f"fpn_smooth{k}")(
+            lateral
+        )
     return dict(sorted(pyramid.items()))
 
 
-def segmentation_model(model_name="resnet50", image_size=224, classes=21, channels=256, weights=None):
+def segmentation_model(
+    model_name="resnet50", image_size=224, classes=21, channels=256, weights=None
+):
     """Backbone + FPN + a per-pixel classifier; outputs the scores and the pyramid."""
-    backbone = feature_extractor(build(model_name, include_top=False, weights=weights,
-                                       input_shape=(image_size, image_size, 3)))
+    backbone = feature_extractor(
+        build(
+            model_name, include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
+        )
+    )
     inputs = keras.Input((image_size, image_size, 3), name="images")
     pyramid = fpn(backbone(inputs), channels)
     scores = layers.Conv2D(classes, 1, name="classifier")(pyramid["P2"])
@@ -54,7 +63,11 @@ def main(argv=None, verbose=True):
     args = parser.parse_args(argv)
 
     model = segmentation_model(args.model, args.image_size, args.classes, args.channels)
-    images = np.random.default_rng(0).uniform(-1, 1, (2, args.image_size, args.image_size, 3)).astype("float32")
+    images = (
+        np.random.default_rng(0)
+        .uniform(-1, 1, (2, args.image_size, args.image_size, 3))
+        .astype("float32")
+    )
     outputs = model(images)
     shapes = {name: tuple(value.shape) for name, value in outputs.items()}
     size = args.image_size

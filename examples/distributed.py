@@ -39,9 +39,21 @@ def launch_local_cluster(workers, argv):
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(workers)]}
     processes = []
     for index in range(workers):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        processes.append(subprocess.Popen([sys.executable, __file__, *argv, "--workers", "0"], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        env = {
+            **os.environ,
+            "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            ),
+        }
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, __file__, *argv, "--workers", "0"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [process.communicate()[0] for process in processes]
     for index, process in enumerate(processes):
         if process.returncode:
@@ -51,20 +63,32 @@ def launch_local_cluster(workers, argv):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--strategy", choices=["one_device", "mirrored", "multi_worker"], default="one_device")
-    parser.add_argument("--cpu-replicas", type=int, help="split the CPU into this many logical devices (mirrored)")
-    parser.add_argument("--workers", type=int, default=2, help="multi_worker: local workers to start (0: I am one)")
+    parser.add_argument(
+        "--strategy", choices=["one_device", "mirrored", "multi_worker"], default="one_device"
+    )
+    parser.add_argument(
+        "--cpu-replicas", type=int, help="split the CPU into this many logical devices (mirrored)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="multi_worker: local workers to start (0: I am one)"
+    )
     parser.add_argument("--data", default="digits")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64, help="global: split over all replicas")
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="global: split over all replicas"
+    )
     parser.add_argument("--out", default="runs/distributed")
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else list(argv)
 
     if args.strategy == "multi_worker" and args.workers:
         outputs = launch_local_cluster(args.workers, argv)
-        results = [json.loads(line.split(" ", 1)[1]) for output in outputs for line in output.splitlines()
-                   if line.startswith("metrics ")]
+        results = [
+            json.loads(line.split(" ", 1)[1])
+            for output in outputs
+            for line in output.splitlines()
+            if line.startswith("metrics ")
+        ]
         print(f"metrics {json.dumps(results[0])}  ({args.workers} workers; the chief's evaluation)")
         return results[0]
 
@@ -72,13 +96,27 @@ def main(argv=None):
 
     if args.cpu_replicas:
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas
+        )
     from keras_resnet.tools.train import TrainConfig, train
 
     out = os.path.join(args.out, args.strategy)
-    metrics = train(TrainConfig(data=args.data, epochs=args.epochs, batch_size=args.batch_size, strategy=args.strategy,
-                                out=out, export=None, verbose=0))
-    print("metrics " + json.dumps({key: round(value, 4) for key, value in metrics.items()}), flush=True)
+    metrics = train(
+        TrainConfig(
+            data=args.data,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            strategy=args.strategy,
+            out=out,
+            export=None,
+            verbose=0,
+        )
+    )
+    print(
+        "metrics " + json.dumps({key: round(value, 4) for key, value in metrics.items()}),
+        flush=True,
+    )
     return metrics
 
 

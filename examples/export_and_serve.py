@@ -49,22 +49,36 @@ def main(argv=None, verbose=True):
     args = parser.parse_args(argv)
 
     exports = os.path.join(args.out, "saved_models")
-    train(TrainConfig(data="digits", epochs=args.epochs, batch_size=64, out=os.path.join(args.out, "runs", args.name),
-                      export=exports, verbose=0))
-    version = os.path.join(exports, args.name, max(os.listdir(os.path.join(exports, args.name)), key=int))
+    train(
+        TrainConfig(
+            data="digits",
+            epochs=args.epochs,
+            batch_size=64,
+            out=os.path.join(args.out, "runs", args.name),
+            export=exports,
+            verbose=0,
+        )
+    )
+    version = os.path.join(
+        exports, args.name, max(os.listdir(os.path.join(exports, args.name)), key=int)
+    )
     manifest = json.load(open(os.path.join(version, "manifest.json")))
 
     test_set, _ = data_lib.load("digits", "test")
     images, labels = next(iter(test_set.batch(16)))
     images, labels = images.numpy().astype("float32"), labels.numpy()
-    reference = runtimes.open_model(os.path.join(args.out, "runs", args.name), "keras")(images).argmax(-1)
+    reference = runtimes.open_model(os.path.join(args.out, "runs", args.name), "keras")(
+        images
+    ).argmax(-1)
     agreement = {}
     for kind, file in manifest["files"].items():
         path = version if kind == "saved_model" else os.path.join(version, file)
         predictions = runtimes.open_model(path)(images).argmax(-1)
         agreement[kind] = float((predictions == reference).mean())
         if verbose:
-            print(f"{kind:16s} top-1 agreement with Keras {agreement[kind]:.3f}, accuracy {(predictions == labels).mean():.3f}")
+            print(
+                f"{kind:16s} top-1 agreement with Keras {agreement[kind]:.3f}, accuracy {(predictions == labels).mean():.3f}"
+            )
 
     requests = os.path.join(args.out, "requests")
     os.makedirs(requests, exist_ok=True)
@@ -81,11 +95,17 @@ def main(argv=None, verbose=True):
     from_rest = signature(images=tf.constant(body["instances"], dtype=dtype))
     from_grpc = signature(images=tf.cast(tf.make_ndarray(request.inputs["images"]), dtype))
     top = from_rest["top_classes"].numpy()[:, 0]
-    if not np.array_equal(top, from_grpc["top_classes"].numpy()[:, 0]) or not np.array_equal(top, reference[:2]):
-        raise AssertionError("the REST and gRPC requests do not reproduce the Keras model's top classes")
+    if not np.array_equal(top, from_grpc["top_classes"].numpy()[:, 0]) or not np.array_equal(
+        top, reference[:2]
+    ):
+        raise AssertionError(
+            "the REST and gRPC requests do not reproduce the Keras model's top classes"
+        )
     if verbose:
-        print(f"requests in {requests}: REST and gRPC both give top classes {top.tolist()} "
-              f"({[name.decode() for name in from_rest['top_names'].numpy()[:, 0]]})")
+        print(
+            f"requests in {requests}: REST and gRPC both give top classes {top.tolist()} "
+            f"({[name.decode() for name in from_rest['top_names'].numpy()[:, 0]]})"
+        )
     return {"version": version, "agreement": agreement, "top_classes": top.tolist()}
 
 

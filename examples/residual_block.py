@@ -33,7 +33,7 @@ def conv3x3_numpy(x, kernel, bias):
     out = np.zeros(x.shape[:3] + (kernel.shape[-1],), np.float64)
     for dy in range(3):
         for dx in range(3):
-            out += padded[:, dy:dy + height, dx:dx + width, :] @ kernel[dy, dx]
+            out += padded[:, dy : dy + height, dx : dx + width, :] @ kernel[dy, dx]
     return out + bias
 
 
@@ -53,7 +53,9 @@ def seed_block_model():
 
 def basic_block_model():
     inputs = keras.Input((64, 64, 3), name="x")
-    return keras.Model(inputs, keras_resnet.basic_block(inputs, 3, name="block"), name="basic_block")
+    return keras.Model(
+        inputs, keras_resnet.basic_block(inputs, 3, name="block"), name="basic_block"
+    )
 
 
 def scaled_difference(outputs, expected):
@@ -92,9 +94,16 @@ def main(seed: int = 0, verbose: bool = True) -> dict:
     # Random BatchNorm statistics, so that a wrong formula cannot hide behind identity BNs.
     for name in ("block_1_bn", "block_2_bn"):
         bn = model.get_layer(name)
-        bn.set_weights([rng.uniform(0.5, 1.5, 3), rng.normal(0, 0.1, 3), rng.normal(0, 0.1, 3), rng.uniform(0.5, 1.5, 3)])
-    k1, = model.get_layer("block_1_conv").get_weights()
-    k2, = model.get_layer("block_2_conv").get_weights()
+        bn.set_weights(
+            [
+                rng.uniform(0.5, 1.5, 3),
+                rng.normal(0, 0.1, 3),
+                rng.normal(0, 0.1, 3),
+                rng.uniform(0.5, 1.5, 3),
+            ]
+        )
+    (k1,) = model.get_layer("block_1_conv").get_weights()
+    (k2,) = model.get_layer("block_2_conv").get_weights()
     h = relu(batch_norm_numpy(conv3x3_numpy(x, k1, 0), model.get_layer("block_1_bn")))
     f = batch_norm_numpy(conv3x3_numpy(h, k2, 0), model.get_layer("block_2_bn"))
     expected = relu(f + x)

@@ -18,9 +18,13 @@ if TYPE_CHECKING or "keras" in sys.modules:
 
 
 def __getattr__(name: str):
-    if name.startswith("_") and name != "__all__":  # dunder probes (copy, inspect, importlib) load nothing
+    if (
+        name.startswith("_") and name != "__all__"
+    ):  # dunder probes (copy, inspect, importlib) load nothing
         raise AttributeError(f"module 'keras_resnet' has no attribute {name!r}")
-    if importlib.util.find_spec(f"keras_resnet.{name}") is not None:  # a submodule: `keras_resnet.weights`
+    if (
+        importlib.util.find_spec(f"keras_resnet.{name}") is not None
+    ):  # a submodule: `keras_resnet.weights`
         return importlib.import_module(f"keras_resnet.{name}")
     api = importlib.import_module("keras_resnet._api")
     public = [key for key in vars(api) if not key.startswith("_")]

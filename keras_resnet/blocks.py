@@ -80,7 +80,9 @@ def channels(x, config=DEFAULT_CONFIG) -> int:
     return x.shape[config.channel_axis]
 
 
-def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name, config=DEFAULT_CONFIG):
+def conv(
+    x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name, config=DEFAULT_CONFIG
+):
     """A Conv2D named `{name}_conv` that pads like PyTorch.
 
     TensorFlow's "same" padding pads a strided conv on the bottom and right only, while
@@ -89,7 +91,9 @@ def conv(x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name, 
     """
     padding = "same"
     if strides > 1 and kernel_size > 1:
-        x = layers.ZeroPadding2D(kernel_size // 2, data_format=config.data_format, name=f"{name}_pad")(x)
+        x = layers.ZeroPadding2D(
+            kernel_size // 2, data_format=config.data_format, name=f"{name}_pad"
+        )(x)
         padding = "valid"
     return config.conv_class(
         filters,
@@ -117,12 +121,30 @@ def batch_norm(x, *, name, config=DEFAULT_CONFIG, zero_gamma=False):
 
 
 def conv_bn(
-    x, filters, kernel_size, *, strides=1, groups=1, use_bias=None, relu=True,
-    zero_gamma=False, name, config=DEFAULT_CONFIG,
+    x,
+    filters,
+    kernel_size,
+    *,
+    strides=1,
+    groups=1,
+    use_bias=None,
+    relu=True,
+    zero_gamma=False,
+    name,
+    config=DEFAULT_CONFIG,
 ):
     """Conv, BatchNorm and (unless `relu=False`) ReLU: `{name}_conv`, `{name}_bn`, `{name}_relu`."""
     use_bias = config.use_bias if use_bias is None else use_bias
-    x = conv(x, filters, kernel_size, strides=strides, groups=groups, use_bias=use_bias, name=name, config=config)
+    x = conv(
+        x,
+        filters,
+        kernel_size,
+        strides=strides,
+        groups=groups,
+        use_bias=use_bias,
+        name=name,
+        config=config,
+    )
     x = batch_norm(x, name=f"{name}_bn", config=config, zero_gamma=zero_gamma)
     if relu:
         x = layers.Activation("relu", name=f"{name}_relu")(x)
@@ -132,10 +154,19 @@ def conv_bn(
 def squeeze_excite(x, ratio, *, name, config=DEFAULT_CONFIG):
     """Squeeze-and-excitation (Hu et al. 2018): rescale channels by a gate learned from their means."""
     width, data_format = channels(x, config), config.data_format
-    s = layers.GlobalAveragePooling2D(data_format=data_format, keepdims=True, name=f"{name}_se_squeeze")(x)
-    s = config.conv_class(max(1, int(width * ratio)), 1, activation="relu", data_format=data_format,
-                          name=f"{name}_se_reduce")(s)
-    s = config.conv_class(width, 1, activation="sigmoid", data_format=data_format, name=f"{name}_se_expand")(s)
+    s = layers.GlobalAveragePooling2D(
+        data_format=data_format, keepdims=True, name=f"{name}_se_squeeze"
+    )(x)
+    s = config.conv_class(
+        max(1, int(width * ratio)),
+        1,
+        activation="relu",
+        data_format=data_format,
+        name=f"{name}_se_reduce",
+    )(s)
+    s = config.conv_class(
+        width, 1, activation="sigmoid", data_format=data_format, name=f"{name}_se_expand"
+    )(s)
     return layers.Multiply(name=f"{name}_se_excite")([x, s])
 
 
@@ -153,18 +184,29 @@ def _shortcut(x, filters, strides, *, name, config, preact=None):
         return x
     if config.shortcut == "A" or (preact is not None and in_channels == filters):
         if strides > 1:
-            x = layers.MaxPooling2D(1, strides=strides, data_format=config.data_format, name=f"{name}_0_pool")(x)
+            x = layers.MaxPooling2D(
+                1, strides=strides, data_format=config.data_format, name=f"{name}_0_pool"
+            )(x)
         if in_channels != filters:
             extra = filters - in_channels
-            x = ZeroPadChannels(extra // 2, extra - extra // 2, data_format=config.data_format, name=f"{name}_0_pad")(x)
+            x = ZeroPadChannels(
+                extra // 2, extra - extra // 2, data_format=config.data_format, name=f"{name}_0_pad"
+            )(x)
         return x
     if preact is not None:
         x = preact
     if config.avg_down and strides > 1:
-        x = layers.AveragePooling2D(strides, strides=strides, padding="same", data_format=config.data_format,
-                                    name=f"{name}_0_pool")(x)
+        x = layers.AveragePooling2D(
+            strides,
+            strides=strides,
+            padding="same",
+            data_format=config.data_format,
+            name=f"{name}_0_pool",
+        )(x)
         strides = 1
-    x = conv(x, filters, 1, strides=strides, use_bias=config.use_bias, name=f"{name}_0", config=config)
+    x = conv(
+        x, filters, 1, strides=strides, use_bias=config.use_bias, name=f"{name}_0", config=config
+    )
     if preact is None:
         x = batch_norm(x, name=f"{name}_0_bn", config=config)
     return x
@@ -191,7 +233,9 @@ def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0):
         (None, 8, 8, 3)
     """
     if drop_rate > 0:
-        residual = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop_path")(residual)
+        residual = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop_path")(
+            residual
+        )
     if not relu:
         return layers.Add(name=f"{name}_out")([shortcut, residual])
     x = layers.Add(name=f"{name}_add")([shortcut, residual])
@@ -234,7 +278,15 @@ def basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DE
     """
     shortcut = _shortcut(x, filters, strides, name=name, config=config)
     y = conv_bn(x, filters, 3, strides=strides, name=f"{name}_1", config=config)
-    y = conv_bn(y, filters, 3, relu=False, zero_gamma=config.zero_init_residual, name=f"{name}_2", config=config)
+    y = conv_bn(
+        y,
+        filters,
+        3,
+        relu=False,
+        zero_gamma=config.zero_init_residual,
+        name=f"{name}_2",
+        config=config,
+    )
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=True)
 
 
@@ -253,8 +305,18 @@ def bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", conf
     shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config)
     strides_1x1, strides_3x3 = (strides, 1) if config.stride_in_1x1 else (1, strides)
     y = conv_bn(x, width, 1, strides=strides_1x1, name=f"{name}_1", config=config)
-    y = conv_bn(y, width, 3, strides=strides_3x3, groups=config.groups, name=f"{name}_2", config=config)
-    y = conv_bn(y, 4 * filters, 1, relu=False, zero_gamma=config.zero_init_residual, name=f"{name}_3", config=config)
+    y = conv_bn(
+        y, width, 3, strides=strides_3x3, groups=config.groups, name=f"{name}_2", config=config
+    )
+    y = conv_bn(
+        y,
+        4 * filters,
+        1,
+        relu=False,
+        zero_gamma=config.zero_init_residual,
+        name=f"{name}_3",
+        config=config,
+    )
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=True)
 
 
@@ -263,7 +325,9 @@ def _preactivate(x, name, config):
     return layers.Activation("relu", name=f"{name}_preact_relu")(x)
 
 
-def preact_basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+def preact_basic_block(
+    x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG
+):
     """Pre-activation basic block (He et al. 2016): BN-ReLU-conv twice, no ReLU after the add.
 
     Args: as `basic_block`.
@@ -275,12 +339,16 @@ def preact_basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", co
     """
     preact = _preactivate(x, name, config)
     shortcut = _shortcut(x, filters, strides, name=name, config=config, preact=preact)
-    y = conv_bn(preact, filters, 3, strides=strides, use_bias=False, name=f"{name}_1", config=config)
+    y = conv_bn(
+        preact, filters, 3, strides=strides, use_bias=False, name=f"{name}_1", config=config
+    )
     y = conv(y, filters, 3, use_bias=config.use_bias, name=f"{name}_2", config=config)
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)
 
 
-def preact_bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+def preact_bottleneck_block(
+    x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG
+):
     """Pre-activation bottleneck (He et al. 2016), laid out as keras.applications' ResNetV2.
 
     Args: as `bottleneck_block`.
@@ -294,6 +362,15 @@ def preact_bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block
     preact = _preactivate(x, name, config)
     shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config, preact=preact)
     y = conv_bn(preact, width, 1, use_bias=False, name=f"{name}_1", config=config)
-    y = conv_bn(y, width, 3, strides=strides, groups=config.groups, use_bias=False, name=f"{name}_2", config=config)
+    y = conv_bn(
+        y,
+        width,
+        3,
+        strides=strides,
+        groups=config.groups,
+        use_bias=False,
+        name=f"{name}_2",
+        config=config,
+    )
     y = conv(y, 4 * filters, 1, use_bias=config.use_bias, name=f"{name}_3", config=config)
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)

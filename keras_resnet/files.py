@@ -23,7 +23,9 @@ def atomic_write(path, write) -> None:
         >>> atomic_write("model.keras", model.save)
     """
     directory = os.path.dirname(os.fspath(path)) or "."
-    fd, partial = tempfile.mkstemp(dir=directory, prefix=f".partial-{os.getpid()}-", suffix=os.path.basename(path))
+    fd, partial = tempfile.mkstemp(
+        dir=directory, prefix=f".partial-{os.getpid()}-", suffix=os.path.basename(path)
+    )
     os.close(fd)
     try:
         write(partial)
@@ -53,7 +55,9 @@ def read_json(path, default=None):
         with open(path) as file:
             return json.load(file)
     except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is damaged ({error}): restore it, or start afresh in another folder.") from None
+        raise ValueError(
+            f"{path} is damaged ({error}): restore it, or start afresh in another folder."
+        ) from None
 
 
 class LockedError(OSError):
@@ -81,7 +85,11 @@ def exclusive(path, what: str, *, wait: bool = False):
                 raise _locked(what, fd) from None
         started = datetime.datetime.now().isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} since {started} ({' '.join(sys.argv)})".encode(), 0)
+        os.pwrite(
+            fd,
+            f"process {os.getpid()} on {socket.gethostname()} since {started} ({' '.join(sys.argv)})".encode(),
+            0,
+        )
         try:
             yield
         finally:
@@ -92,7 +100,9 @@ def exclusive(path, what: str, *, wait: bool = False):
 
 def _locked(what, fd):
     holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
-    return LockedError(f"{what} is in use by {holder}. Wait for it to finish or stop it; a killed process releases it.")
+    return LockedError(
+        f"{what} is in use by {holder}. Wait for it to finish or stop it; a killed process releases it."
+    )
 
 
 def check_unlocked(path, what: str) -> None:
@@ -128,7 +138,7 @@ def remove_stale(folder, prefix: str) -> list[str]:
     if not os.path.isdir(folder):
         return removed
     for name in os.listdir(folder):
-        pid = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+        pid = name[len(prefix) :].split("-", 1)[0] if name.startswith(prefix) else ""
         if pid.isdigit() and not _alive(int(pid)):
             path = os.path.join(folder, name)
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)

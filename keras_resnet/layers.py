@@ -38,7 +38,12 @@ class ZeroPadChannels(keras.layers.Layer):
         return tuple(shape)
 
     def get_config(self):
-        return {**super().get_config(), "before": self.before, "after": self.after, "data_format": self.data_format}
+        return {
+            **super().get_config(),
+            "before": self.before,
+            "after": self.after,
+            "data_format": self.data_format,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_resnet")
@@ -86,15 +91,23 @@ class BatchNormalization(keras.layers.BatchNormalization):
         training = bool(training and self.trainable)
         empty = tf.zeros([0], "float32")
         outputs, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
-            x=inputs, scale=self.gamma, offset=self.beta,
-            mean=empty if training else self.moving_mean, variance=empty if training else self.moving_variance,
-            epsilon=self.epsilon, is_training=training,
+            x=inputs,
+            scale=self.gamma,
+            offset=self.beta,
+            mean=empty if training else self.moving_mean,
+            variance=empty if training else self.moving_variance,
+            epsilon=self.epsilon,
+            is_training=training,
         )
         if training:
             count = tf.reduce_prod(tf.cast(tf.shape(inputs)[:-1], "float32"))  # values per channel
-            variance *= (count - 1.0) / count  # Bessel's correction undone: Keras averages the biased variance
+            variance *= (
+                count - 1.0
+            ) / count  # Bessel's correction undone: Keras averages the biased variance
             self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+            self.moving_variance.assign(
+                self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
+            )
         return outputs
 
 

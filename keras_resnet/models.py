@@ -2,10 +2,33 @@
 explicit, registered builder per named model with keras.applications' signature."""
 
 __all__ = [
-    "CIFAR_DEPTHS", "IMAGENET_DEPTHS", "MODELS", "VARIANTS", "ResNet", "build", "feature_extractor", "load_model",
-    "recursion_limit", "register_model", "ResNet18", "ResNet34", "ResNet50", "ResNet101", "ResNet152", "ResNet200",
-    "ResNet20", "ResNet32", "ResNet44", "ResNet56", "ResNet110", "ResNet1202", "ResNeXt50_32x4d", "ResNeXt101_32x8d",
-    "ResNeXt101_64x4d", "WideResNet50_2", "WideResNet101_2",
+    "CIFAR_DEPTHS",
+    "IMAGENET_DEPTHS",
+    "MODELS",
+    "VARIANTS",
+    "ResNet",
+    "build",
+    "feature_extractor",
+    "load_model",
+    "recursion_limit",
+    "register_model",
+    "ResNet18",
+    "ResNet34",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "ResNet200",
+    "ResNet20",
+    "ResNet32",
+    "ResNet44",
+    "ResNet56",
+    "ResNet110",
+    "ResNet1202",
+    "ResNeXt50_32x4d",
+    "ResNeXt101_32x8d",
+    "ResNeXt101_64x4d",
+    "WideResNet50_2",
+    "WideResNet101_2",
 ]
 
 import contextlib
@@ -18,8 +41,10 @@ from collections.abc import Callable, Sequence
 import keras
 from keras import layers
 
-from keras_resnet import blocks
-from keras_resnet import optimizers  # noqa: F401  (registers SGD and AdamW, which checkpoints hold, for load_model)
+from keras_resnet import (
+    blocks,
+    optimizers,  # noqa: F401  (registers SGD and AdamW, which checkpoints hold, for load_model)
+)
 from keras_resnet import weights as weights_lib
 from keras_resnet.preprocessing import ImagePreprocessing
 
@@ -43,7 +68,9 @@ VARIANTS = {
     "v1.5": blocks.BlockConfig(),
     # keras.applications' ResNet50/101/152 (the original Caffe model): biased convs,
     # stride on the bottleneck's first 1x1 conv, Keras' default BatchNorm momentum.
-    "v1": blocks.BlockConfig(use_bias=True, bn_epsilon=1.001e-5, bn_momentum=0.99, stride_in_1x1=True),
+    "v1": blocks.BlockConfig(
+        use_bias=True, bn_epsilon=1.001e-5, bn_momentum=0.99, stride_in_1x1=True
+    ),
     # He et al. 2019 (Bag of Tricks) ResNet-D, timm's resnet*d: v1.5 with a deep stem and
     # average-pool downsampling in projection shortcuts.
     "v1d": blocks.BlockConfig(avg_down=True),
@@ -110,7 +137,9 @@ def _check_flag(argument, value):
         _fail(argument, value, "True or False")
 
 
-def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options):
+def _check_options(
+    block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options
+):
     if block not in ("basic", "bottleneck"):
         _fail("block", block, "'basic' or 'bottleneck'")
     if not stage_sizes or not all(_is_int(n) and n >= 1 for n in stage_sizes):
@@ -126,16 +155,34 @@ def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut
     if data_format not in DATA_FORMATS:
         _fail("data_format", data_format, "None, 'channels_last' or 'channels_first'")
     if shortcut is not None and stem != "cifar":
-        _fail("shortcut", shortcut, "None on ImageNet ResNets (shortcut options A/B are the CIFAR nets')")
+        _fail(
+            "shortcut",
+            shortcut,
+            "None on ImageNet ResNets (shortcut options A/B are the CIFAR nets')",
+        )
     if shortcut not in (None, "A", "B"):
         _fail("shortcut", shortcut, "'A' (zero-padded identity) or 'B' (1x1 projection)")
     if variant == "v1d" and stem == "cifar":
-        _fail("variant", variant, "'v1.5', 'v1' or 'v2' for CIFAR nets, which have no ImageNet stem to deepen")
-    for flag in ("include_top", "zero_init_residual", "plain", "synchronized_bn", "include_preprocessing"):
+        _fail(
+            "variant",
+            variant,
+            "'v1.5', 'v1' or 'v2' for CIFAR nets, which have no ImageNet stem to deepen",
+        )
+    for flag in (
+        "include_top",
+        "zero_init_residual",
+        "plain",
+        "synchronized_bn",
+        "include_preprocessing",
+    ):
         _check_flag(flag, options[flag])
     if options["synchronized_bn"] and keras.backend.backend() != "tensorflow":
-        _fail("synchronized_bn", True, f"False on the {keras.backend.backend()!r} backend (Keras synchronises "
-              "BatchNorm statistics across replicas only under tf.distribute, on the 'tensorflow' backend)")
+        _fail(
+            "synchronized_bn",
+            True,
+            f"False on the {keras.backend.backend()!r} backend (Keras synchronises "
+            "BatchNorm statistics across replicas only under tf.distribute, on the 'tensorflow' backend)",
+        )
     se_ratio = options["se_ratio"]
     if se_ratio is not None and not (_is_number(se_ratio) and 0 < se_ratio <= 1):
         _fail("se_ratio", se_ratio, "None or a number in (0, 1]")
@@ -148,14 +195,28 @@ def _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut
     if not _is_int(width) or width < 1:
         _fail("width_per_group", width, "an integer >= 1")
     if block == "basic" and (groups, width) != (1, 64):
-        _fail("groups", (groups, width), "groups=1 and width_per_group=64 with basic blocks (grouped and wide convs are bottleneck options)")
+        _fail(
+            "groups",
+            (groups, width),
+            "groups=1 and width_per_group=64 with basic blocks (grouped and wide convs are bottleneck options)",
+        )
     if options["plain"] and rate:
-        _fail("drop_path_rate", rate, "0 with plain=True (stochastic depth drops residual branches, and a plain net has no shortcut to keep)")
+        _fail(
+            "drop_path_rate",
+            rate,
+            "0 with plain=True (stochastic depth drops residual branches, and a plain net has no shortcut to keep)",
+        )
     if options["zero_init_residual"] and (options["plain"] or variant == "v2"):
-        _fail("zero_init_residual", True, "False with plain=True or variant='v2' (there is no last BatchNorm of a residual branch to zero)")
+        _fail(
+            "zero_init_residual",
+            True,
+            "False with plain=True or variant='v2' (there is no last BatchNorm of a residual branch to zero)",
+        )
 
 
-def _model_input(input_tensor, input_shape, *, include_top, weights, default_size, min_size, data_format):
+def _model_input(
+    input_tensor, input_shape, *, include_top, weights, default_size, min_size, data_format
+):
     """The Input layer and its shape checks, following keras.applications' conventions."""
     channels_first = data_format == "channels_first"
     if input_shape is None:
@@ -165,17 +226,31 @@ def _model_input(input_tensor, input_shape, *, include_top, weights, default_siz
             size = (default_size, default_size) if include_top else (None, None)
             input_shape = (3, *size) if channels_first else (*size, 3)
     input_shape = tuple(input_shape)
-    layout = "(channels, height, width), channels first" if channels_first else "(height, width, channels), channels last"
+    layout = (
+        "(channels, height, width), channels first"
+        if channels_first
+        else "(height, width, channels), channels last"
+    )
     if len(input_shape) != 3:
         _fail("input_shape", input_shape, layout)
-    channels, spatial = (input_shape[0], input_shape[1:]) if channels_first else (input_shape[2], input_shape[:2])
+    channels, spatial = (
+        (input_shape[0], input_shape[1:]) if channels_first else (input_shape[2], input_shape[:2])
+    )
     if channels is None or channels < 1:
         _fail("input_shape", input_shape, "a shape with a known channel count")
     if weights is not None and channels != 3:
-        _fail("input_shape", input_shape, "a shape with 3 channels when `weights` is given (the weights take RGB)")
+        _fail(
+            "input_shape",
+            input_shape,
+            "a shape with 3 channels when `weights` is given (the weights take RGB)",
+        )
     for size in spatial:
         if size is not None and size < min_size:
-            _fail("input_shape", input_shape, f"at least {min_size}x{min_size} pixels (the net's total stride) or None")
+            _fail(
+                "input_shape",
+                input_shape,
+                f"at least {min_size}x{min_size} pixels (the net's total stride) or None",
+            )
     if input_tensor is None:
         return layers.Input(shape=input_shape, name="images")
     if not keras.backend.is_keras_tensor(input_tensor):
@@ -194,7 +269,9 @@ def _stem(x, *, stem, variant, filters, config):
         x = blocks.conv_bn(x, filters // 2, 3, name="conv1_2", config=config)
         x = blocks.conv(x, filters, 3, name="conv1_3", config=config)
     else:
-        x = blocks.conv(x, filters, 7, strides=2, use_bias=config.use_bias, name="conv1", config=config)
+        x = blocks.conv(
+            x, filters, 7, strides=2, use_bias=config.use_bias, name="conv1", config=config
+        )
     if not preact:
         x = blocks.batch_norm(x, name="conv1_bn", config=config)
         x = layers.Activation("relu", name="conv1_relu")(x)
@@ -300,14 +377,28 @@ def ResNet(
     """
     data_format = data_format or keras.config.image_data_format()
     options = dict(
-        include_top=include_top, zero_init_residual=zero_init_residual, drop_path_rate=drop_path_rate,
-        se_ratio=se_ratio, groups=groups, width_per_group=width_per_group, plain=plain,
-        synchronized_bn=synchronized_bn, include_preprocessing=include_preprocessing,
+        include_top=include_top,
+        zero_init_residual=zero_init_residual,
+        drop_path_rate=drop_path_rate,
+        se_ratio=se_ratio,
+        groups=groups,
+        width_per_group=width_per_group,
+        plain=plain,
+        synchronized_bn=synchronized_bn,
+        include_preprocessing=include_preprocessing,
     )
-    _check_options(block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options)
+    _check_options(
+        block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options
+    )
     config = dataclasses.replace(
-        VARIANTS[variant], shortcut=shortcut or "B", synchronized_bn=synchronized_bn, data_format=data_format,
-        zero_init_residual=zero_init_residual, se_ratio=se_ratio, groups=groups, width_per_group=width_per_group,
+        VARIANTS[variant],
+        shortcut=shortcut or "B",
+        synchronized_bn=synchronized_bn,
+        data_format=data_format,
+        zero_init_residual=zero_init_residual,
+        se_ratio=se_ratio,
+        groups=groups,
+        width_per_group=width_per_group,
         plain=plain,
     )
     preact = variant == "v2"
@@ -315,13 +406,21 @@ def ResNet(
     total_blocks = sum(stage_sizes)
     with recursion_limit(20 * total_blocks + 1000):  # ResNet-1202: 4,212 layers
         inputs = _model_input(
-            input_tensor, input_shape, include_top=include_top, weights=weights,
+            input_tensor,
+            input_shape,
+            include_top=include_top,
+            weights=weights,
             default_size=224 if stem == "imagenet" else 32,
-            min_size=stem_stride * 2 ** (len(stage_sizes) - 1), data_format=data_format,
+            min_size=stem_stride * 2 ** (len(stage_sizes) - 1),
+            data_format=data_format,
         )
         x = inputs
         if include_preprocessing:
-            mode = preprocessing or getattr(weights, "preprocessing", None) or VARIANT_PREPROCESSING[variant]
+            mode = (
+                preprocessing
+                or getattr(weights, "preprocessing", None)
+                or VARIANT_PREPROCESSING[variant]
+            )
             x = ImagePreprocessing(mode, data_format=data_format, name="preprocessing")(x)
         x = _stem(x, stem=stem, variant=variant, filters=filters, config=config)
 
@@ -336,9 +435,12 @@ def ResNet(
                 else:
                     strides = 2 if i == 0 and stage > 0 else 1
                 x = block_fn(
-                    x, filters * 2**stage, strides=strides,
+                    x,
+                    filters * 2**stage,
+                    strides=strides,
                     drop_rate=drop_path_rate * index / max(total_blocks - 1, 1),
-                    name=f"conv{stage + 2}_block{i + 1}", config=config,
+                    name=f"conv{stage + 2}_block{i + 1}",
+                    config=config,
                 )
                 index += 1
         if preact:
@@ -347,7 +449,9 @@ def ResNet(
 
         if include_top:
             x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
-            x = layers.Dense(classes, activation=classifier_activation, dtype=_head_dtype(), name="predictions")(x)
+            x = layers.Dense(
+                classes, activation=classifier_activation, dtype=_head_dtype(), name="predictions"
+            )(x)
         elif pooling == "avg":
             x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
         elif pooling == "max":
@@ -418,18 +522,33 @@ _DOCSTRING = """{about}
     """
 
 
-def register_model(name: str, block: str, stage_sizes: Sequence[int], *, about: str, stem: str = "imagenet",
-                   extra: str = "", **bound):
+def register_model(
+    name: str,
+    block: str,
+    stage_sizes: Sequence[int],
+    *,
+    about: str,
+    stem: str = "imagenet",
+    extra: str = "",
+    **bound,
+):
     """Registers a named builder in `MODELS` (timm's `@register_model`) and gives it the shared docstring."""
 
     def register(builder):
         spec = ModelSpec(name, block, tuple(stage_sizes), stem, bound)
-        variants = '"v1" (keras.applications), "v2" (pre-activation)' + ("" if stem == "cifar" else ', "v1d" (ResNet-D)')
+        variants = '"v1" (keras.applications), "v2" (pre-activation)' + (
+            "" if stem == "cifar" else ', "v1d" (ResNet-D)'
+        )
         published = [f'"{tag}"' for tag in weights_lib.published_tags(name)]
         builder.__doc__ = _DOCSTRING.format(
-            about=about, published=", ".join(['"imagenet"', *published]) if published else "none yet",
-            size=spec.default_size, classes=10 if stem == "cifar" else 1000, model_name=name, variants=variants,
-            extra=extra, builder=builder.__name__,
+            about=about,
+            published=", ".join(['"imagenet"', *published]) if published else "none yet",
+            size=spec.default_size,
+            classes=10 if stem == "cifar" else 1000,
+            model_name=name,
+            variants=variants,
+            extra=extra,
+            builder=builder.__name__,
         )
         builder.default_size = spec.default_size
         MODELS[name], SPECS[name] = builder, spec
@@ -443,10 +562,20 @@ def _named(model_name: str, arguments: dict) -> keras.Model:
     spec = SPECS[model_name]
     options = dict(arguments)
     if weights_lib.is_published_name(options["weights"]):
-        options["weights"] = weights_lib.published(model_name, options["weights"], options["variant"])
-    options["name"] = options["name"] or model_name + {"v2": "v2", "v1d": "d"}.get(options["variant"], "")
-    return ResNet(spec.block, spec.stage_sizes, stem=spec.stem, filters=16 if spec.stem == "cifar" else 64,
-                  **spec.bound, **options)
+        options["weights"] = weights_lib.published(
+            model_name, options["weights"], options["variant"]
+        )
+    options["name"] = options["name"] or model_name + {"v2": "v2", "v1d": "d"}.get(
+        options["variant"], ""
+    )
+    return ResNet(
+        spec.block,
+        spec.stage_sizes,
+        stem=spec.stem,
+        filters=16 if spec.stem == "cifar" else 64,
+        **spec.bound,
+        **options,
+    )
 
 
 _GROUPS_DOC = """
@@ -458,188 +587,457 @@ _SHORTCUT_DOC = """
 
 def _imagenet(depth, *, extra="", **bound):
     block, sizes = IMAGENET_DEPTHS[depth]
-    return register_model(f"resnet{depth}", block, sizes, extra=extra, **bound,
-                          about=f"ResNet-{depth} for ImageNet-sized inputs ({block} blocks {sizes}; He et al. 2015).")
+    return register_model(
+        f"resnet{depth}",
+        block,
+        sizes,
+        extra=extra,
+        **bound,
+        about=f"ResNet-{depth} for ImageNet-sized inputs ({block} blocks {sizes}; He et al. 2015).",
+    )
 
 
 def _cifar(depth):
     n = CIFAR_DEPTHS[depth]
-    return register_model(f"resnet{depth}", "basic", (n, n, n), stem="cifar", extra=_SHORTCUT_DOC,
-                          about=f"ResNet-{depth} for 32x32 CIFAR images (He et al. 2015, sec. 4.2: 3 stages of {n} basic blocks).")
+    return register_model(
+        f"resnet{depth}",
+        "basic",
+        (n, n, n),
+        stem="cifar",
+        extra=_SHORTCUT_DOC,
+        about=f"ResNet-{depth} for 32x32 CIFAR images (He et al. 2015, sec. 4.2: 3 stages of {n} basic blocks).",
+    )
 
 
 def _wide(model_name, depth, groups, width):
-    return register_model(model_name, *IMAGENET_DEPTHS[depth], groups=groups, width_per_group=width,
-                          about=f"torchvision's {model_name}: ResNet-{depth} with groups={groups}, width_per_group={width}.")
+    return register_model(
+        model_name,
+        *IMAGENET_DEPTHS[depth],
+        groups=groups,
+        width_per_group=width,
+        about=f"torchvision's {model_name}: ResNet-{depth} with groups={groups}, width_per_group={width}.",
+    )
 
 
 @_imagenet(18)
-def ResNet18(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
-             se_ratio: float | None = None, plain: bool = False, synchronized_bn: bool = False,
-             include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet18(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet18", locals())
 
 
 @_imagenet(34)
-def ResNet34(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
-             se_ratio: float | None = None, plain: bool = False, synchronized_bn: bool = False,
-             include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet34(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet34", locals())
 
 
 @_imagenet(50, extra=_GROUPS_DOC)
-def ResNet50(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
-             se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
-             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet50(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    groups: int = 1,
+    width_per_group: int = 64,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet50", locals())
 
 
 @_imagenet(101, extra=_GROUPS_DOC)
-def ResNet101(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-              pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
-              *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
-              se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
-              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-              data_format: str | None = None) -> keras.Model:
+def ResNet101(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    groups: int = 1,
+    width_per_group: int = 64,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet101", locals())
 
 
 @_imagenet(152, extra=_GROUPS_DOC)
-def ResNet152(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-              pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
-              *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
-              se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
-              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-              data_format: str | None = None) -> keras.Model:
+def ResNet152(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    groups: int = 1,
+    width_per_group: int = 64,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet152", locals())
 
 
 @_imagenet(200, extra=_GROUPS_DOC)
-def ResNet200(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-              pooling: str | None = None, classes: int = 1000, classifier_activation="softmax", name: str | None = None,
-              *, variant: str = "v1.5", zero_init_residual: bool = False, drop_path_rate: float = 0.0,
-              se_ratio: float | None = None, groups: int = 1, width_per_group: int = 64, plain: bool = False,
-              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-              data_format: str | None = None) -> keras.Model:
+def ResNet200(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    groups: int = 1,
+    width_per_group: int = 64,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet200", locals())
 
 
 @_cifar(20)
-def ResNet20(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
-             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet20(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet20", locals())
 
 
 @_cifar(32)
-def ResNet32(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
-             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet32(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet32", locals())
 
 
 @_cifar(44)
-def ResNet44(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
-             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet44(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet44", locals())
 
 
 @_cifar(56)
-def ResNet56(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-             pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
-             *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
-             drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-             synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-             data_format: str | None = None) -> keras.Model:
+def ResNet56(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet56", locals())
 
 
 @_cifar(110)
-def ResNet110(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-              pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
-              *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
-              drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-              synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-              data_format: str | None = None) -> keras.Model:
+def ResNet110(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet110", locals())
 
 
 @_cifar(1202)
-def ResNet1202(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-               pooling: str | None = None, classes: int = 10, classifier_activation="softmax", name: str | None = None,
-               *, variant: str = "v1.5", shortcut: str = "A", zero_init_residual: bool = False,
-               drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-               synchronized_bn: bool = False, include_preprocessing: bool = False, preprocessing: str | None = None,
-               data_format: str | None = None) -> keras.Model:
+def ResNet1202(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 10,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    shortcut: str = "A",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnet1202", locals())
 
 
 @_wide("resnext50_32x4d", 50, 32, 4)
-def ResNeXt50_32x4d(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-                    pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
-                    name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
-                    drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-                    synchronized_bn: bool = False, include_preprocessing: bool = False,
-                    preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+def ResNeXt50_32x4d(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnext50_32x4d", locals())
 
 
 @_wide("resnext101_32x8d", 101, 32, 8)
-def ResNeXt101_32x8d(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-                     pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
-                     name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
-                     drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-                     synchronized_bn: bool = False, include_preprocessing: bool = False,
-                     preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+def ResNeXt101_32x8d(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnext101_32x8d", locals())
 
 
 @_wide("resnext101_64x4d", 101, 64, 4)
-def ResNeXt101_64x4d(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-                     pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
-                     name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
-                     drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-                     synchronized_bn: bool = False, include_preprocessing: bool = False,
-                     preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+def ResNeXt101_64x4d(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("resnext101_64x4d", locals())
 
 
 @_wide("wide_resnet50_2", 50, 1, 128)
-def WideResNet50_2(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-                   pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
-                   name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
-                   drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-                   synchronized_bn: bool = False, include_preprocessing: bool = False,
-                   preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+def WideResNet50_2(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("wide_resnet50_2", locals())
 
 
 @_wide("wide_resnet101_2", 101, 1, 128)
-def WideResNet101_2(include_top: bool = True, weights=None, input_tensor=None, input_shape: tuple | None = None,
-                    pooling: str | None = None, classes: int = 1000, classifier_activation="softmax",
-                    name: str | None = None, *, variant: str = "v1.5", zero_init_residual: bool = False,
-                    drop_path_rate: float = 0.0, se_ratio: float | None = None, plain: bool = False,
-                    synchronized_bn: bool = False, include_preprocessing: bool = False,
-                    preprocessing: str | None = None, data_format: str | None = None) -> keras.Model:
+def WideResNet101_2(
+    include_top: bool = True,
+    weights=None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation="softmax",
+    name: str | None = None,
+    *,
+    variant: str = "v1.5",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    se_ratio: float | None = None,
+    plain: bool = False,
+    synchronized_bn: bool = False,
+    include_preprocessing: bool = False,
+    preprocessing: str | None = None,
+    data_format: str | None = None,
+) -> keras.Model:
     return _named("wide_resnet101_2", locals())
 
 

@@ -30,7 +30,9 @@ def _check_mode(mode):
 def _check_data_format(data_format):
     data_format = data_format or keras.config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"`data_format` must be 'channels_last', 'channels_first' or None; received data_format={data_format!r}.")
+        raise ValueError(
+            f"`data_format` must be 'channels_last', 'channels_first' or None; received data_format={data_format!r}."
+        )
     return data_format
 
 
@@ -56,10 +58,14 @@ def preprocess_input(x, mode: str = "torch", data_format: str | None = None):
     x = ops.cast(x, "float32")
     axis = -3 if data_format == "channels_first" else -1
     if len(x.shape) < 3 or x.shape[axis] != 3:
-        raise ValueError(f"`x` must have 3 (RGB) channels {data_format.replace('_', ' ')}; received shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"`x` must have 3 (RGB) channels {data_format.replace('_', ' ')}; received shape {tuple(x.shape)}."
+        )
     shape = (3, 1, 1) if data_format == "channels_first" else (3,)
     if mode == "torch":
-        return (x - _TORCH_MEAN.reshape(shape).astype("float32")) / _TORCH_STD.reshape(shape).astype("float32")
+        return (x - _TORCH_MEAN.reshape(shape).astype("float32")) / _TORCH_STD.reshape(
+            shape
+        ).astype("float32")
     if mode == "caffe":
         return ops.flip(x, axis=axis) - _CAFFE_MEAN_BGR.reshape(shape).astype("float32")
     return x / 127.5 - 1.0
@@ -134,7 +140,12 @@ def decode_predictions(preds, top: int = 5) -> list[list[tuple[str, str, float]]
     """
     preds = np.asarray(preds)
     if preds.ndim != 2 or preds.shape[1] != 1000:
-        raise ValueError(f"`preds` must have shape (batch, 1000) (ImageNet classes); received shape {preds.shape}.")
+        raise ValueError(
+            f"`preds` must have shape (batch, 1000) (ImageNet classes); received shape {preds.shape}."
+        )
     classes = imagenet_classes()
     best = np.argsort(-preds, axis=1, kind="stable")[:, :top]
-    return [[(*classes[i], float(row[i])) for i in indices] for row, indices in zip(preds, best)]
+    return [
+        [(*classes[i], float(row[i])) for i in indices]
+        for row, indices in zip(preds, best, strict=True)
+    ]

@@ -22,7 +22,9 @@ def count_macs(model: keras.Model) -> int:
         if isinstance(layer, keras.layers.Conv2D):
             height, width, out_channels = layer.output.shape[1:]
             if height is None or width is None:
-                raise ValueError(f"`model` must have a static input size to count multiply-adds; layer {layer.name!r} outputs {layer.output.shape}.")
+                raise ValueError(
+                    f"`model` must have a static input size to count multiply-adds; layer {layer.name!r} outputs {layer.output.shape}."
+                )
             kernel_h, kernel_w, in_per_group, _ = layer.kernel.shape
             macs += height * width * out_channels * kernel_h * kernel_w * in_per_group
         elif isinstance(layer, keras.layers.Dense):
@@ -44,14 +46,16 @@ def model_table(names=None) -> list[dict]:
     for name in names or MODELS:
         size = MODELS[name].default_size
         model = MODELS[name](input_shape=(size, size, 3))
-        rows.append({
-            "model": name,
-            "builder": f"keras_resnet.{MODELS[name].__name__}",
-            "input": f"{size}x{size}",
-            "classes": model.output_shape[-1],
-            "trainable_params": trainable_params(model),
-            "params": model.count_params(),
-            "macs": count_macs(model),
-            "layers": len(model.layers),
-        })
+        rows.append(
+            {
+                "model": name,
+                "builder": f"keras_resnet.{MODELS[name].__name__}",
+                "input": f"{size}x{size}",
+                "classes": model.output_shape[-1],
+                "trainable_params": trainable_params(model),
+                "params": model.count_params(),
+                "macs": count_macs(model),
+                "layers": len(model.layers),
+            }
+        )
     return rows

@@ -26,8 +26,10 @@ class BlockTensorFlow(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec):
-        raise ModuleNotFoundError(f"No module named {spec.name!r} (blocked: the core must run without TensorFlow)",
-                                  name=spec.name)
+        raise ModuleNotFoundError(
+            f"No module named {spec.name!r} (blocked: the core must run without TensorFlow)",
+            name=spec.name,
+        )
 
     def exec_module(self, module):
         pass
@@ -59,17 +61,29 @@ def run_cases(folder, results, report):
         weights = os.path.join(folder, case["weights"])
         model = build(case, weights=weights)
         results[f"{case['id']}/logits"] = keras.ops.convert_to_numpy(model(x, training=False))
-        first = build(case, weights=weights, data_format="channels_first",
-                      input_shape=(3, *case["kwargs"]["input_shape"][:2]))
-        results[f"{case['id']}/channels_first"] = keras.ops.convert_to_numpy(first(channels_first(x), training=False))
+        first = build(
+            case,
+            weights=weights,
+            data_format="channels_first",
+            input_shape=(3, *case["kwargs"]["input_shape"][:2]),
+        )
+        results[f"{case['id']}/channels_first"] = keras.ops.convert_to_numpy(
+            first(channels_first(x), training=False)
+        )
     fixtures(folder, results, ["resnet18"])
     # A .keras file saved by TensorFlow loads here and gives its logits.
     loaded = keras_resnet.load_model(os.path.join(folder, "tensorflow.keras"))
     results["tensorflow.keras/logits"] = keras.ops.convert_to_numpy(loaded(x, training=False))
     # torchvision-named safetensors (written by save_torchvision on TensorFlow) through `weights=`.
-    torchvision = keras_resnet.ResNet18(weights=os.path.join(folder, "resnet18.safetensors"), classes=5,
-                                        input_shape=(32, 32, 3), classifier_activation=None)
-    results["resnet18.safetensors/logits"] = keras.ops.convert_to_numpy(torchvision(x, training=False))
+    torchvision = keras_resnet.ResNet18(
+        weights=os.path.join(folder, "resnet18.safetensors"),
+        classes=5,
+        input_shape=(32, 32, 3),
+        classifier_activation=None,
+    )
+    results["resnet18.safetensors/logits"] = keras.ops.convert_to_numpy(
+        torchvision(x, training=False)
+    )
     report["backend"] = keras.backend.backend()
     report["tensorflow_imported"] = "tensorflow" in sys.modules
     try:
@@ -87,24 +101,41 @@ def fixtures(folder, results, names):
     for name in names:
         paths = json.load(open(os.path.join(folder, "fixtures.json")))[name]
         fixture = np.load(paths["npz"])
-        for layout, inputs in (("channels_last", fixture["x"]), ("channels_first", channels_first(fixture["x"]))):
+        for layout, inputs in (
+            ("channels_last", fixture["x"]),
+            ("channels_first", channels_first(fixture["x"])),
+        ):
             shape = (3, 64, 64) if layout == "channels_first" else (64, 64, 3)
-            model = keras_resnet.build(name, weights=paths["weights"], classes=10, input_shape=shape,
-                                       classifier_activation=None, data_format=layout)
-            results[f"fixture-{name}/{layout}"] = keras.ops.convert_to_numpy(model(inputs, training=False))
+            model = keras_resnet.build(
+                name,
+                weights=paths["weights"],
+                classes=10,
+                input_shape=shape,
+                classifier_activation=None,
+                data_format=layout,
+            )
+            results[f"fixture-{name}/{layout}"] = keras.ops.convert_to_numpy(
+                model(inputs, training=False)
+            )
 
 
 def round_trip(folder, report):
     """A .keras file saved and loaded on this backend gives the same outputs."""
-    model = keras_resnet.ResNet20(input_shape=(32, 32, 3), se_ratio=0.25, drop_path_rate=0.1, classifier_activation=None)
+    model = keras_resnet.ResNet20(
+        input_shape=(32, 32, 3), se_ratio=0.25, drop_path_rate=0.1, classifier_activation=None
+    )
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     model(x, training=True)
     path = os.path.join(folder, f"{keras.backend.backend()}.keras")
     model.save(path)
     loaded = keras_resnet.load_model(path)
-    difference = np.abs(keras.ops.convert_to_numpy(loaded(x, training=False) - model(x, training=False)))
+    difference = np.abs(
+        keras.ops.convert_to_numpy(loaded(x, training=False) - model(x, training=False))
+    )
     report["round_trip_max_abs_diff"] = float(difference.max())
-    report["round_trip_optimizer"] = type(keras_resnet.load_model(os.path.join(folder, "fitted.keras")).optimizer).__name__
+    report["round_trip_optimizer"] = type(
+        keras_resnet.load_model(os.path.join(folder, "fitted.keras")).optimizer
+    ).__name__
 
 
 def fit(folder, results, report):
@@ -112,13 +143,24 @@ def fit(folder, results, report):
     data = np.load(os.path.join(folder, "fit.npz"))
     for name in ("SGD", "AdamW"):
         keras.utils.set_random_seed(0)
-        model = keras_resnet.ResNet("basic", (1, 1, 1), stem="cifar", filters=8, classes=3, input_shape=(16, 16, 3),
-                                    weights=os.path.join(folder, "fit.weights.h5"))
-        optimizer = getattr(keras_resnet.optimizers, name)(0.01, weight_decay=5e-4, **({"momentum": 0.9} if name == "SGD" else {}))
+        model = keras_resnet.ResNet(
+            "basic",
+            (1, 1, 1),
+            stem="cifar",
+            filters=8,
+            classes=3,
+            input_shape=(16, 16, 3),
+            weights=os.path.join(folder, "fit.weights.h5"),
+        )
+        optimizer = getattr(keras_resnet.optimizers, name)(
+            0.01, weight_decay=5e-4, **({"momentum": 0.9} if name == "SGD" else {})
+        )
         model.compile(optimizer, "sparse_categorical_crossentropy")
         history = model.fit(data["x"], data["y"], batch_size=8, epochs=2, shuffle=False, verbose=0)
         report[f"fit_{name}_loss"] = history.history["loss"]
-        results[f"fit_{name}/kernel"] = keras.ops.convert_to_numpy(model.get_layer("conv1_conv").kernel)
+        results[f"fit_{name}/kernel"] = keras.ops.convert_to_numpy(
+            model.get_layer("conv1_conv").kernel
+        )
         if name == "SGD":
             model.save(os.path.join(folder, "fitted.keras"))
 

@@ -12,5 +12,10 @@ def randomise_vectors(model, seed=1):
     """Shifts every 1-D weight (biases, BatchNorm gamma/beta/statistics) by U(0.05, 0.2), so that
     a comparison exercises them all; returns the model."""
     rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.uniform(0.05, 0.2, w.shape).astype(w.dtype) if w.ndim == 1 else w for w in model.get_weights()])
+    model.set_weights(
+        [
+            w + rng.uniform(0.05, 0.2, w.shape).astype(w.dtype) if w.ndim == 1 else w
+            for w in model.get_weights()
+        ]
+    )
     return model

@@ -9,35 +9,78 @@ import subprocess
 import sys
 from pathlib import Path
 
+import backend_worker
 import keras
 import numpy as np
 import pytest
+from helpers import images, randomise_vectors
 
-import backend_worker
 import keras_resnet
 from keras_resnet.layers import BatchNormalization
-from helpers import images, randomise_vectors
 
 BACKENDS = [name for name in ("jax", "torch") if importlib.util.find_spec(name)]
 # JAX compiles every op of eager calls: its 24-model comparison takes 80 s here, a slow test.
-BACKEND_PARAMS = [pytest.param(name, marks=pytest.mark.slow) if name == "jax" else name for name in BACKENDS]
-TINY = dict(stage_sizes=(1, 1, 1, 1), filters=8, classes=5, input_shape=(32, 32, 3), classifier_activation=None)
+BACKEND_PARAMS = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "jax" else name for name in BACKENDS
+]
+TINY = dict(
+    stage_sizes=(1, 1, 1, 1),
+    filters=8,
+    classes=5,
+    input_shape=(32, 32, 3),
+    classifier_activation=None,
+)
 CASES = [
-    *[dict(id=f"{block}-{variant}", kwargs=dict(block=block, variant=variant, **TINY))
-      for block in ("basic", "bottleneck") for variant in ("v1.5", "v1", "v1d", "v2")],
-    dict(id="options", kwargs=dict(block="bottleneck", se_ratio=0.25, drop_path_rate=0.1, groups=2, width_per_group=16,
-                                   zero_init_residual=True, include_preprocessing=True, **TINY)),
+    *[
+        dict(id=f"{block}-{variant}", kwargs=dict(block=block, variant=variant, **TINY))
+        for block in ("basic", "bottleneck")
+        for variant in ("v1.5", "v1", "v1d", "v2")
+    ],
+    dict(
+        id="options",
+        kwargs=dict(
+            block="bottleneck",
+            se_ratio=0.25,
+            drop_path_rate=0.1,
+            groups=2,
+            width_per_group=16,
+            zero_init_residual=True,
+            include_preprocessing=True,
+            **TINY,
+        ),
+    ),
     dict(id="plain", kwargs=dict(block="basic", plain=True, **TINY)),
-    dict(id="resnet20", builder="ResNet20", kwargs=dict(input_shape=(32, 32, 3), classifier_activation=None)),
-    dict(id="resnet18", builder="ResNet18", kwargs=dict(input_shape=(32, 32, 3), classes=5, classifier_activation=None)),
+    dict(
+        id="resnet20",
+        builder="ResNet20",
+        kwargs=dict(input_shape=(32, 32, 3), classifier_activation=None),
+    ),
+    dict(
+        id="resnet18",
+        builder="ResNet18",
+        kwargs=dict(input_shape=(32, 32, 3), classes=5, classifier_activation=None),
+    ),
 ]
 WORKER = Path(backend_worker.__file__)
 # count_params() of every named model at 32x32 with 3 classes, on TensorFlow.
 REFERENCE_PARAMS = {
-    "resnet18": 11187651, "resnet34": 21303235, "resnet50": 23567299, "resnet101": 42611651, "resnet152": 58301379,
-    "resnet200": 62806979, "resnet20": 270643, "resnet32": 465971, "resnet44": 661299, "resnet56": 856627,
-    "resnet110": 1735603, "resnet1202": 19510451, "resnext50_32x4d": 23054275, "resnext101_32x8d": 86951363,
-    "resnext101_64x4d": 81615299, "wide_resnet50_2": 66908611, "wide_resnet101_2": 124981699,
+    "resnet18": 11187651,
+    "resnet34": 21303235,
+    "resnet50": 23567299,
+    "resnet101": 42611651,
+    "resnet152": 58301379,
+    "resnet200": 62806979,
+    "resnet20": 270643,
+    "resnet32": 465971,
+    "resnet44": 661299,
+    "resnet56": 856627,
+    "resnet110": 1735603,
+    "resnet1202": 19510451,
+    "resnext50_32x4d": 23054275,
+    "resnext101_32x8d": 86951363,
+    "resnext101_64x4d": 81615299,
+    "wide_resnet50_2": 66908611,
+    "wide_resnet101_2": 124981699,
 }
 
 
@@ -47,10 +90,17 @@ def relative_difference(a, b):
 
 def run_worker(folder, backend, what):
     env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, str(WORKER), str(folder), what], env=env, capture_output=True,
-                            text=True, timeout=1200)
+    result = subprocess.run(
+        [sys.executable, str(WORKER), str(folder), what],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    return dict(np.load(folder / f"{backend}-{what}.npz")), json.load(open(folder / f"{backend}-{what}.json"))
+    return dict(np.load(folder / f"{backend}-{what}.npz")), json.load(
+        open(folder / f"{backend}-{what}.json")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,19 +117,35 @@ def reference(tmp_path_factory, fixtures_dir):
         model.save_weights(folder / case["weights"])
         direct[case["id"]] = model(x, training=False).numpy()
     (folder / "cases.json").write_text(json.dumps(CASES))
-    (folder / "fixtures.json").write_text(json.dumps({
-        name: {"weights": str(fixtures_dir / f"{name}.safetensors"), "npz": str(fixtures_dir / f"{name}.npz")}
-        for name in ("resnet18", "resnet50")
-    }))
-    resnet20 = randomise_vectors(keras_resnet.ResNet20(input_shape=(32, 32, 3), classifier_activation=None))
+    (folder / "fixtures.json").write_text(
+        json.dumps(
+            {
+                name: {
+                    "weights": str(fixtures_dir / f"{name}.safetensors"),
+                    "npz": str(fixtures_dir / f"{name}.npz"),
+                }
+                for name in ("resnet18", "resnet50")
+            }
+        )
+    )
+    resnet20 = randomise_vectors(
+        keras_resnet.ResNet20(input_shape=(32, 32, 3), classifier_activation=None)
+    )
     resnet20.save(folder / "tensorflow.keras")
-    keras_resnet.save_torchvision(randomise_vectors(keras_resnet.ResNet18(classes=5, input_shape=(32, 32, 3))),
-                                  folder / "resnet18.safetensors")
+    keras_resnet.save_torchvision(
+        randomise_vectors(keras_resnet.ResNet18(classes=5, input_shape=(32, 32, 3))),
+        folder / "resnet18.safetensors",
+    )
     rng = np.random.default_rng(0)
-    np.savez(folder / "fit.npz", x=rng.uniform(0, 1, (16, 16, 16, 3)).astype("float32"), y=rng.integers(0, 3, 16))
+    np.savez(
+        folder / "fit.npz",
+        x=rng.uniform(0, 1, (16, 16, 16, 3)).astype("float32"),
+        y=rng.integers(0, 3, 16),
+    )
     keras.utils.set_random_seed(0)
-    keras_resnet.ResNet("basic", (1, 1, 1), stem="cifar", filters=8, classes=3,
-                        input_shape=(16, 16, 3)).save_weights(folder / "fit.weights.h5")
+    keras_resnet.ResNet(
+        "basic", (1, 1, 1), stem="cifar", filters=8, classes=3, input_shape=(16, 16, 3)
+    ).save_weights(folder / "fit.weights.h5")
     results, report = {}, {}
     backend_worker.run_cases(folder, results, report)
     # The other backends train with Keras' BatchNormalization computation; TensorFlow's fused
@@ -108,22 +174,46 @@ def test_core_on_backend_matches_tensorflow(reference, backend):
     folder, _, expected, expected_report = reference
     results, report = run_worker(folder, backend, "cases")
     assert report["backend"] == backend and report["tensorflow_imported"] is False
-    assert "pip install \"keras-resnet-family[train]\"" in report["tools_error"]
+    assert 'pip install "keras-resnet-family[train]"' in report["tools_error"]
     assert report["synchronized_bn_error"] == (
         f"`synchronized_bn` must be False on the '{backend}' backend (Keras synchronises BatchNorm statistics across "
-        "replicas only under tf.distribute, on the 'tensorflow' backend); received synchronized_bn=True.")
-    for case in CASES:  # every variant and option, channels last and first, to 1e-5 of the logits' scale
+        "replicas only under tf.distribute, on the 'tensorflow' backend); received synchronized_bn=True."
+    )
+    for (
+        case
+    ) in CASES:  # every variant and option, channels last and first, to 1e-5 of the logits' scale
         for layout in ("logits", "channels_first"):
             key = f"{case['id']}/{layout}"
             assert relative_difference(results[key], expected[key]) < 1e-5, key
-    for layout in ("channels_last", "channels_first"):  # torchvision's logits, to the fixtures' 1e-4
-        assert np.abs(results[f"fixture-resnet18/{layout}"] - expected["fixture-resnet18/torchvision"]).max() < 1e-4
-    assert relative_difference(results["tensorflow.keras/logits"], expected["tensorflow.keras/logits"]) < 1e-5
-    assert relative_difference(results["resnet18.safetensors/logits"], expected["resnet18.safetensors/logits"]) < 1e-5
+    for layout in (
+        "channels_last",
+        "channels_first",
+    ):  # torchvision's logits, to the fixtures' 1e-4
+        assert (
+            np.abs(
+                results[f"fixture-resnet18/{layout}"] - expected["fixture-resnet18/torchvision"]
+            ).max()
+            < 1e-4
+        )
+    assert (
+        relative_difference(results["tensorflow.keras/logits"], expected["tensorflow.keras/logits"])
+        < 1e-5
+    )
+    assert (
+        relative_difference(
+            results["resnet18.safetensors/logits"], expected["resnet18.safetensors/logits"]
+        )
+        < 1e-5
+    )
     # Four SGD / AdamW steps from the same weights and data: the same losses and kernels.
     for name in ("SGD", "AdamW"):
-        np.testing.assert_allclose(report[f"fit_{name}_loss"], expected_report[f"fit_{name}_loss"], rtol=1e-4)
-        assert relative_difference(results[f"fit_{name}/kernel"], expected[f"fit_{name}/kernel"]) < 1e-4
+        np.testing.assert_allclose(
+            report[f"fit_{name}_loss"], expected_report[f"fit_{name}_loss"], rtol=1e-4
+        )
+        assert (
+            relative_difference(results[f"fit_{name}/kernel"], expected[f"fit_{name}/kernel"])
+            < 1e-4
+        )
     assert report["round_trip_max_abs_diff"] < 1e-6 and report["round_trip_optimizer"] == "SGD"
 
 
@@ -132,10 +222,17 @@ def test_channels_first_on_tensorflow_matches_channels_last(reference):
     _, _, results, _ = reference
     for case in CASES:
         key = case["id"]
-        assert relative_difference(results[f"{key}/channels_first"], results[f"{key}/logits"]) < 1e-5, key
+        assert (
+            relative_difference(results[f"{key}/channels_first"], results[f"{key}/logits"]) < 1e-5
+        ), key
     for name in ("resnet18", "resnet50"):
         for layout in ("channels_last", "channels_first"):
-            assert np.abs(results[f"fixture-{name}/{layout}"] - results[f"fixture-{name}/torchvision"]).max() < 1e-4
+            assert (
+                np.abs(
+                    results[f"fixture-{name}/{layout}"] - results[f"fixture-{name}/torchvision"]
+                ).max()
+                < 1e-4
+            )
 
 
 @pytest.mark.slow
@@ -143,9 +240,16 @@ def test_channels_first_on_tensorflow_matches_channels_last(reference):
 def test_every_named_model_on_backend(reference, backend):
     folder, _, expected, _ = reference
     results, report = run_worker(folder, backend, "all-models")
-    assert report["params"] == REFERENCE_PARAMS and report["shapes"] == {name: [1, 3] for name in keras_resnet.MODELS}
+    assert report["params"] == REFERENCE_PARAMS and report["shapes"] == {
+        name: [1, 3] for name in keras_resnet.MODELS
+    }
     for layout in ("channels_last", "channels_first"):
-        assert np.abs(results[f"fixture-resnet50/{layout}"] - expected["fixture-resnet50/torchvision"]).max() < 1e-4
+        assert (
+            np.abs(
+                results[f"fixture-resnet50/{layout}"] - expected["fixture-resnet50/torchvision"]
+            ).max()
+            < 1e-4
+        )
 
 
 @pytest.mark.slow

@@ -18,19 +18,42 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_degradation_experiment_smoke(tmp_path):
-    results = degradation.main(["--data", "digits", "--epochs", "1", "--depths", "20", "--gradient-depth", "20",
-                                "--precision", "float32", "--out", str(tmp_path), "--progress", "0"])
+    results = degradation.main(
+        [
+            "--data",
+            "digits",
+            "--epochs",
+            "1",
+            "--depths",
+            "20",
+            "--gradient-depth",
+            "20",
+            "--precision",
+            "float32",
+            "--out",
+            str(tmp_path),
+            "--progress",
+            "0",
+        ]
+    )
     assert sorted(results["final_errors_percent"]) == ["plain-20", "resnet-20"]
     for name in ("plain.png", "resnet.png", "gradient_norms.png"):
         assert (tmp_path / name).stat().st_size > 5000, name
-    assert json.load(open(tmp_path / "results.json"))["final_errors_percent"] == results["final_errors_percent"]
+    assert (
+        json.load(open(tmp_path / "results.json"))["final_errors_percent"]
+        == results["final_errors_percent"]
+    )
     table = (tmp_path / "results.md").read_text().splitlines()
     assert table[0] == "| network | training error (%) | test error (%) |" and len(table) == 4
-    for name, row in results["final_errors_percent"].items():  # the errors of each run's last epoch, as it recorded them
+    for name, row in results[
+        "final_errors_percent"
+    ].items():  # the errors of each run's last epoch, as it recorded them
         with open(tmp_path / "runs" / name / "history.csv") as file:
             last = list(csv.DictReader(file))[-1]
-        assert row == {"train_error": 100 * (1 - float(last["accuracy"])),
-                       "test_error": 100 * (1 - float(last["val_accuracy"]))}, name
+        assert row == {
+            "train_error": 100 * (1 - float(last["accuracy"])),
+            "test_error": 100 * (1 - float(last["val_accuracy"])),
+        }, name
 
 
 def test_gradient_norms_cover_every_conv_layer():
@@ -38,7 +61,9 @@ def test_gradient_norms_cover_every_conv_layer():
     labels = np.arange(8) % 4
     plain = degradation.gradient_norms(20, images, labels, plain=True)
     residual = degradation.gradient_norms(20, images, labels, plain=False)
-    assert len(plain) == len(residual) == 19  # 1 + 3 stages x 3 blocks x 2 convs (option-A shortcuts have none)
+    assert (
+        len(plain) == len(residual) == 19
+    )  # 1 + 3 stages x 3 blocks x 2 convs (option-A shortcuts have none)
     assert all(norm > 0 for norm in plain + residual)
 
 
@@ -57,9 +82,25 @@ def _folder(root, size=32):
 def test_fine_tuning_keeps_batch_norm_frozen(tmp_path, fixtures_dir):
     _folder(tmp_path)
     keras.utils.set_random_seed(0)  # the new head's initialisation
-    results = fine_tuning.main(["--data", str(tmp_path), "--weights", str(fixtures_dir / "resnet18.safetensors"),
-                                "--image-size", "32", "--batch-size", "8", "--head-epochs", "8", "--all-epochs", "1",
-                                "--head-lr", "0.01"], verbose=0)
+    results = fine_tuning.main(
+        [
+            "--data",
+            str(tmp_path),
+            "--weights",
+            str(fixtures_dir / "resnet18.safetensors"),
+            "--image-size",
+            "32",
+            "--batch-size",
+            "8",
+            "--head-epochs",
+            "8",
+            "--all-epochs",
+            "1",
+            "--head-lr",
+            "0.01",
+        ],
+        verbose=0,
+    )
     assert results["conv1_unchanged_in_phase_1"] and results["conv1_changed_in_phase_2"]
     assert results["batch_norm_unchanged"]  # not even the moving statistics moved, in either phase
     # Red against blue: the new head learns it on the frozen backbone, and keeps it.
@@ -67,37 +108,74 @@ def test_fine_tuning_keeps_batch_norm_frozen(tmp_path, fixtures_dir):
 
 
 def test_backbone_fpn_shapes():
-    shapes = backbone_fpn.main(["--model", "resnet18", "--image-size", "64", "--channels", "16", "--classes", "3"],
-                               verbose=False)
-    assert shapes == {"P2": (2, 16, 16, 16), "P3": (2, 8, 8, 16), "P4": (2, 4, 4, 16), "P5": (2, 2, 2, 16),
-                      "scores": (2, 64, 64, 3)}
+    shapes = backbone_fpn.main(
+        ["--model", "resnet18", "--image-size", "64", "--channels", "16", "--classes", "3"],
+        verbose=False,
+    )
+    assert shapes == {
+        "P2": (2, 16, 16, 16),
+        "P3": (2, 8, 8, 16),
+        "P4": (2, 4, 4, 16),
+        "P5": (2, 2, 2, 16),
+        "scores": (2, 64, 64, 3),
+    }
 
 
 def test_export_and_serve(tmp_path):
     results = export_and_serve.main(["--out", str(tmp_path), "--epochs", "2"], verbose=False)
-    assert sorted(results["agreement"]) == ["onnx", "onnx_int8", "saved_model", "tflite_dynamic", "tflite_float16",
-                                            "tflite_float32", "tflite_int8"]
+    assert sorted(results["agreement"]) == [
+        "onnx",
+        "onnx_int8",
+        "saved_model",
+        "tflite_dynamic",
+        "tflite_float16",
+        "tflite_float32",
+        "tflite_int8",
+    ]
     assert results["agreement"]["saved_model"] == results["agreement"]["onnx"] == 1.0
     body = json.load(open(tmp_path / "requests" / "predict.json"))
-    assert body["signature_name"] == "serving_default" and np.array(body["instances"]).shape == (2, 8, 8, 3)
+    assert body["signature_name"] == "serving_default" and np.array(body["instances"]).shape == (
+        2,
+        8,
+        8,
+        3,
+    )
     from tensorflow_serving.apis import predict_pb2
 
-    request = predict_pb2.PredictRequest.FromString((tmp_path / "requests" / "predict_request.pb").read_bytes())
+    request = predict_pb2.PredictRequest.FromString(
+        (tmp_path / "requests" / "predict_request.pb").read_bytes()
+    )
     assert (request.model_spec.name, list(request.inputs)) == ("digits", ["images"])
 
 
-@pytest.mark.parametrize("strategy", ["one_device", *[pytest.param(name, marks=pytest.mark.slow)
-                                                     for name in ("mirrored", "multi_worker")]])
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "one_device",
+        *[pytest.param(name, marks=pytest.mark.slow) for name in ("mirrored", "multi_worker")],
+    ],
+)
 def test_distributed_example(tmp_path, strategy):
     """As the README runs it: a fresh process each (a process holds one set of logical devices)."""
-    command = [sys.executable, "examples/distributed.py", "--strategy", strategy, "--epochs", "1", "--out", str(tmp_path)]
+    command = [
+        sys.executable,
+        "examples/distributed.py",
+        "--strategy",
+        strategy,
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     command += ["--cpu-replicas", "2"] if strategy == "mirrored" else []
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     [line] = [line for line in result.stdout.splitlines() if line.startswith("metrics ")]
-    metrics = json.loads(line[len("metrics "):line.index("}") + 1])
+    metrics = json.loads(line[len("metrics ") : line.index("}") + 1])
     # What the run recorded, as the example prints it (4 decimals).
-    assert metrics == pytest.approx(json.load(open(tmp_path / strategy / "evaluation.json")), abs=5e-5)
+    assert metrics == pytest.approx(
+        json.load(open(tmp_path / strategy / "evaluation.json")), abs=5e-5
+    )
     assert (tmp_path / strategy / "history.csv").read_text().count("\n") == 2
 
 
@@ -107,4 +185,6 @@ def test_degradation_subset_links_the_first_images_of_each_class(tmp_path):
     assert sorted(os.listdir(os.path.join(root, "train"))) == ["blue", "red"]
     assert sorted(os.listdir(os.path.join(root, "train", "red"))) == ["0.png", "1.png", "2.png"]
     assert len(os.listdir(os.path.join(root, "test", "blue"))) == 4  # None: the whole split
-    assert os.path.realpath(os.path.join(root, "train", "red", "0.png")) == str(tmp_path / "data" / "train" / "red" / "0.png")
+    assert os.path.realpath(os.path.join(root, "train", "red", "0.png")) == str(
+        tmp_path / "data" / "train" / "red" / "0.png"
+    )

@@ -6,25 +6,30 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import images
 
 import keras_resnet
-from helpers import images
 from keras_resnet import ResNet
 
 TINY = dict(stage_sizes=(1, 1, 1, 1), filters=8, input_shape=(32, 32, 3), classes=5)
-BLOCK_VARIANTS = [(block, variant) for block in ("basic", "bottleneck") for variant in ("v1.5", "v1", "v1d", "v2")]
+BLOCK_VARIANTS = [
+    (block, variant) for block in ("basic", "bottleneck") for variant in ("v1.5", "v1", "v1d", "v2")
+]
 
 
 def tiny(block="basic", **kwargs):
     return ResNet(block, **{**TINY, **kwargs})
 
 
-@pytest.mark.parametrize("include_top, pooling, shape", [
-    (True, None, (None, 5)),
-    (False, None, (None, 1, 1, 64)),
-    (False, "avg", (None, 64)),
-    (False, "max", (None, 64)),
-])
+@pytest.mark.parametrize(
+    "include_top, pooling, shape",
+    [
+        (True, None, (None, 5)),
+        (False, None, (None, 1, 1, 64)),
+        (False, "avg", (None, 64)),
+        (False, "max", (None, 64)),
+    ],
+)
 @pytest.mark.parametrize("block", ["basic", "bottleneck"])
 def test_output_shapes(block, include_top, pooling, shape):
     expansion = 4 if block == "bottleneck" else 1
@@ -41,8 +46,10 @@ def test_named_builders_default_shapes_and_names():
     assert keras_resnet.ResNet20().output_shape == (None, 10)
     assert keras_resnet.ResNet34(classes=10).output_shape == (None, 10)
     names = {
-        keras_resnet.ResNet50().name, keras_resnet.ResNet50(variant="v2").name,
-        keras_resnet.ResNet50(variant="v1d").name, keras_resnet.ResNet50(name="mine").name,
+        keras_resnet.ResNet50().name,
+        keras_resnet.ResNet50(variant="v2").name,
+        keras_resnet.ResNet50(variant="v1d").name,
+        keras_resnet.ResNet50(name="mine").name,
     }
     assert names == {"resnet50", "resnet50v2", "resnet50d", "mine"}
 
@@ -50,11 +57,23 @@ def test_named_builders_default_shapes_and_names():
 def test_layer_names_follow_keras_applications():
     names = {layer.name for layer in keras_resnet.ResNet50().layers}
     for name in [
-        "conv1_conv", "conv1_bn", "conv1_relu", "pool1_pool", "conv2_block1_0_conv", "conv2_block1_0_bn",
-        "conv2_block3_3_bn", "conv3_block1_2_pad", "conv4_block6_add", "conv5_block3_out", "avg_pool", "predictions",
+        "conv1_conv",
+        "conv1_bn",
+        "conv1_relu",
+        "pool1_pool",
+        "conv2_block1_0_conv",
+        "conv2_block1_0_bn",
+        "conv2_block3_3_bn",
+        "conv3_block1_2_pad",
+        "conv4_block6_add",
+        "conv5_block3_out",
+        "avg_pool",
+        "predictions",
     ]:
         assert name in names
-    assert "max_pool" in {layer.name for layer in keras_resnet.ResNet18(include_top=False, pooling="max").layers}
+    assert "max_pool" in {
+        layer.name for layer in keras_resnet.ResNet18(include_top=False, pooling="max").layers
+    }
     deep = {layer.name for layer in keras_resnet.ResNet50(variant="v1d").layers}
     assert {"conv1_1_conv", "conv1_2_bn", "conv1_3_conv", "conv1_bn", "conv3_block1_0_pool"} <= deep
 
@@ -69,7 +88,7 @@ def test_gradients_reach_every_trainable_weight(block, variant):
         loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=True))
     gradients = tape.gradient(loss, model.trainable_weights)
     assert len(gradients) == len(model.trainable_weights) > 0
-    for weight, gradient in zip(model.trainable_weights, gradients):
+    for weight, gradient in zip(model.trainable_weights, gradients, strict=True):
         assert gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0, weight.path
 
 
@@ -96,9 +115,13 @@ def test_option_a_shortcut_survives_saving(tmp_path):
 
 def test_option_a_shortcut_is_subsampled_zero_padded_identity():
     inputs = keras.Input((8, 8, 16))
-    outputs = keras_resnet.basic_block(inputs, 32, strides=2, name="b", config=keras_resnet.BlockConfig(shortcut="A"))
+    outputs = keras_resnet.basic_block(
+        inputs, 32, strides=2, name="b", config=keras_resnet.BlockConfig(shortcut="A")
+    )
     block = keras.Model(inputs, outputs)
-    assert block.count_params() == (9 * 16 * 32 + 9 * 32 * 32) + 4 * (32 + 32)  # two convs, two BNs, no projection
+    assert block.count_params() == (9 * 16 * 32 + 9 * 32 * 32) + 4 * (
+        32 + 32
+    )  # two convs, two BNs, no projection
     shortcut_model = keras.Model(inputs, block.get_layer("b_0_pad").output)
     x = np.random.default_rng(0).normal(size=(1, 8, 8, 16)).astype("float32")
     shortcut = shortcut_model(x).numpy()
@@ -116,7 +139,9 @@ def test_stochastic_depth_is_identity_at_inference_and_drops_in_training():
     for layer in reference.layers:
         layer.set_weights(model.get_layer(layer.name).get_weights())
     x = images(batch=16)
-    np.testing.assert_array_equal(model(x, training=False).numpy(), reference(x, training=False).numpy())
+    np.testing.assert_array_equal(
+        model(x, training=False).numpy(), reference(x, training=False).numpy()
+    )
     dropped = [layer for layer in model.layers if layer.name.endswith("_drop_path")][-1]
     branch = keras.Model(model.input, dropped.output)
     output = branch(x, training=True).numpy()
@@ -132,7 +157,10 @@ def test_zero_init_residual_zeroes_last_bn_of_each_branch():
             assert (gamma == 0).all() == layer.name.endswith("_3_bn"), layer.name
     # Every block starts as its shortcut: the block output equals ReLU(shortcut).
     x = images()
-    block = keras.Model(model.input, [model.get_layer("conv2_block1_out").output, model.get_layer("conv2_block1_0_bn").output])
+    block = keras.Model(
+        model.input,
+        [model.get_layer("conv2_block1_out").output, model.get_layer("conv2_block1_0_bn").output],
+    )
     out, shortcut = (t.numpy() for t in block(x, training=False))
     np.testing.assert_allclose(out, np.maximum(shortcut, 0), atol=1e-6)
 
@@ -142,7 +170,11 @@ def test_squeeze_excite_groups_width_and_sync_options():
     assert model.get_layer("conv2_block1_se_reduce").filters == 8  # 32 channels * 0.25
     conv = model.get_layer("conv2_block1_2_conv")
     assert (conv.groups, conv.filters) == (4, 4)  # int(8 * 8 / 64) * 4 channels in 4 groups
-    assert all(layer.synchronized for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert all(
+        layer.synchronized
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
 
 
 def test_mixed_precision_keeps_the_head_in_float32():
@@ -165,19 +197,29 @@ def test_input_tensor_and_any_size_without_top():
 
 @pytest.mark.parametrize("variant", ["v1.5", "v1", "v1d", "v2"])
 def test_feature_extractor_strides(variant):
-    backbone = keras_resnet.feature_extractor(keras_resnet.ResNet50(include_top=False, input_shape=(64, 64, 3), variant=variant))
+    backbone = keras_resnet.feature_extractor(
+        keras_resnet.ResNet50(include_top=False, input_shape=(64, 64, 3), variant=variant)
+    )
     shapes = {key: tuple(value.shape) for key, value in backbone.output.items()}
-    assert shapes == {"C2": (None, 16, 16, 256), "C3": (None, 8, 8, 512), "C4": (None, 4, 4, 1024), "C5": (None, 2, 2, 2048)}
+    assert shapes == {
+        "C2": (None, 16, 16, 256),
+        "C3": (None, 8, 8, 512),
+        "C4": (None, 4, 4, 1024),
+        "C5": (None, 2, 2, 2048),
+    }
     outputs = backbone(images(size=64))
     assert outputs["C5"].shape == (2, 2, 2, 2048)
 
 
 def test_feature_extractor_on_keras_applications_and_basic_blocks():
-    backbone = keras_resnet.feature_extractor(keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3)))
+    backbone = keras_resnet.feature_extractor(
+        keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    )
     assert backbone.output["C3"].shape == (None, 8, 8, 512)
     backbone = keras_resnet.feature_extractor(keras_resnet.ResNet18(input_shape=(64, 64, 3)))
-    assert [tuple(v.shape) for v in backbone.output.values()] == [(None, 16, 16, c) for c in [64]] + [
-        (None, 8, 8, 128), (None, 4, 4, 256), (None, 2, 2, 512)]
+    assert [tuple(v.shape) for v in backbone.output.values()] == [
+        (None, 16, 16, c) for c in [64]
+    ] + [(None, 8, 8, 128), (None, 4, 4, 256), (None, 2, 2, 512)]
 
 
 def test_preact_blocks_match_keras_v2_layout():
@@ -188,30 +230,40 @@ def test_preact_blocks_match_keras_v2_layout():
     assert model.get_layer("conv5_block2_2_conv").strides == (1, 1)
 
 
-@pytest.mark.parametrize("kwargs, argument, value", [
-    (dict(variant="v3"), "variant", "'v3'"),
-    (dict(classes=0), "classes", "0"),
-    (dict(pooling="mean", include_top=False), "pooling", "'mean'"),
-    (dict(se_ratio=0), "se_ratio", "0"),
-    (dict(se_ratio=1.5), "se_ratio", "1.5"),
-    (dict(drop_path_rate=1.0), "drop_path_rate", "1.0"),
-    (dict(drop_path_rate=-0.1), "drop_path_rate", "-0.1"),
-    (dict(input_shape=(16, 16, 3)), "input_shape", "(16, 16, 3)"),
-    (dict(input_shape=(32, 32)), "input_shape", "(32, 32)"),
-    (dict(input_shape=(32, 32, 1), weights="w.weights.h5"), "input_shape", "(32, 32, 1)"),
-    (dict(plain=True, drop_path_rate=0.1), "drop_path_rate", "0.1"),
-    (dict(plain=True, zero_init_residual=True), "zero_init_residual", "True"),
-    (dict(variant="v2", zero_init_residual=True), "zero_init_residual", "True"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument, value",
+    [
+        (dict(variant="v3"), "variant", "'v3'"),
+        (dict(classes=0), "classes", "0"),
+        (dict(pooling="mean", include_top=False), "pooling", "'mean'"),
+        (dict(se_ratio=0), "se_ratio", "0"),
+        (dict(se_ratio=1.5), "se_ratio", "1.5"),
+        (dict(drop_path_rate=1.0), "drop_path_rate", "1.0"),
+        (dict(drop_path_rate=-0.1), "drop_path_rate", "-0.1"),
+        (dict(input_shape=(16, 16, 3)), "input_shape", "(16, 16, 3)"),
+        (dict(input_shape=(32, 32)), "input_shape", "(32, 32)"),
+        (dict(input_shape=(32, 32, 1), weights="w.weights.h5"), "input_shape", "(32, 32, 1)"),
+        (dict(plain=True, drop_path_rate=0.1), "drop_path_rate", "0.1"),
+        (dict(plain=True, zero_init_residual=True), "zero_init_residual", "True"),
+        (dict(variant="v2", zero_init_residual=True), "zero_init_residual", "True"),
+    ],
+)
 def test_bad_arguments_name_argument_value_and_accepted(kwargs, argument, value):
-    with pytest.raises(ValueError, match=rf"`{argument}` must be .+; received {argument}={re.escape(value)}"):
+    with pytest.raises(
+        ValueError, match=rf"`{argument}` must be .+; received {argument}={re.escape(value)}"
+    ):
         keras_resnet.ResNet18(**kwargs)
 
 
 def test_bad_names_blocks_and_cifar_options():
-    with pytest.raises(ValueError, match=r"`model_name` must be one of \[.*'resnet50'.*\]; received model_name='resnet51'"):
+    with pytest.raises(
+        ValueError,
+        match=r"`model_name` must be one of \[.*'resnet50'.*\]; received model_name='resnet51'",
+    ):
         keras_resnet.build("resnet51")
-    with pytest.raises(ValueError, match="`block` must be 'basic' or 'bottleneck'; received block='bottle'"):
+    with pytest.raises(
+        ValueError, match="`block` must be 'basic' or 'bottleneck'; received block='bottle'"
+    ):
         ResNet("bottle", (1, 1))
     with pytest.raises(ValueError, match="`stage_sizes` must be"):
         ResNet("basic", (2, 0))
@@ -219,11 +271,18 @@ def test_bad_names_blocks_and_cifar_options():
         keras_resnet.ResNet20(shortcut="C")
     with pytest.raises(ValueError, match="`variant` must be .*CIFAR.*received variant='v1d'"):
         keras_resnet.ResNet20(variant="v1d")
-    with pytest.raises(ValueError, match=r"`input_shape` must be at least 4x4.*received input_shape=\(2, 2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"`input_shape` must be at least 4x4.*received input_shape=\(2, 2, 3\)"
+    ):
         keras_resnet.ResNet20(input_shape=(2, 2, 3))
-    with pytest.raises(ValueError, match=r"`groups` must be groups=1 and width_per_group=64 with basic blocks.*received groups=\(32, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`groups` must be groups=1 and width_per_group=64 with basic blocks.*received groups=\(32, 4\)",
+    ):
         ResNet("basic", (1, 1, 1, 1), groups=32, width_per_group=4)
-    with pytest.raises(ValueError, match="`shortcut` must be None on ImageNet ResNets.*received shortcut='A'"):
+    with pytest.raises(
+        ValueError, match="`shortcut` must be None on ImageNet ResNets.*received shortcut='A'"
+    ):
         ResNet("basic", (1, 1, 1, 1), shortcut="A")
     # Named builders list their options: what a model fixes is not one of them.
     with pytest.raises(TypeError, match="unexpected keyword argument 'groups'"):
@@ -272,8 +331,13 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(monkeypatch, policy, tole
     def one_step(fused):
         if fused:
             kernel = tf.raw_ops.FusedBatchNormV3
-            monkeypatch.setattr(tf.raw_ops, "FusedBatchNormV3",
-                                lambda **kwargs: calls.append((kwargs["scale"].path, kwargs["is_training"])) or kernel(**kwargs))
+            monkeypatch.setattr(
+                tf.raw_ops,
+                "FusedBatchNormV3",
+                lambda **kwargs: (
+                    calls.append((kwargs["scale"].path, kwargs["is_training"])) or kernel(**kwargs)
+                ),
+            )
         else:
             monkeypatch.setattr(BatchNormalization, "_fusable", lambda self, inputs, mask: False)
         keras.mixed_precision.set_global_policy(policy)
@@ -282,7 +346,10 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(monkeypatch, policy, tole
             model = tiny(classifier_activation=None)
         finally:
             keras.mixed_precision.set_global_policy("float32")
-        model.compile(keras.optimizers.SGD(0.1, momentum=0.9), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(
+            keras.optimizers.SGD(0.1, momentum=0.9),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
         loss = model.train_on_batch(images(4, seed=1), np.array([0, 1, 2, 3]))
         monkeypatch.undo()
         return loss, model.get_weights()
@@ -290,8 +357,12 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(monkeypatch, policy, tole
     fused_loss, fused_weights = one_step(True)
     keras_loss, keras_weights = one_step(False)
     assert fused_loss == pytest.approx(keras_loss, rel=tolerance)
-    assert len({path for path, training in calls if training}) == 12  # each BatchNorm took the fused kernel
+    assert (
+        len({path for path, training in calls if training}) == 12
+    )  # each BatchNorm took the fused kernel
     assert len(fused_weights) == len(keras_weights) == 62
-    for fused, reference in zip(fused_weights, keras_weights):
+    for fused, reference in zip(fused_weights, keras_weights, strict=True):
         np.testing.assert_allclose(fused, reference, rtol=tolerance, atol=tolerance)
-    assert not np.allclose(fused_weights[4], np.ones(8))  # the stem's moving variance moved: the step updated it
+    assert not np.allclose(
+        fused_weights[4], np.ones(8)
+    )  # the stem's moving variance moved: the step updated it

@@ -22,8 +22,14 @@ PACKAGE = Path(keras_resnet.__file__).parent
 
 def run_python(code, **env):
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
-                          env={**environment, **env}, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**environment, **env},
+        check=True,
+    )
 
 
 def imports(path, top_level=False):
@@ -38,18 +44,28 @@ def imports(path, top_level=False):
 def test_the_core_never_imports_the_tools_or_tensorflow():
     """Only BatchNormalization's fused path imports TensorFlow, inside a call on the TF backend."""
     for path in PACKAGE.glob("*.py"):
-        assert not {name for name in imports(path) if name.startswith("keras_resnet.tools")}, path.name
-        assert not {name for name in imports(path, top_level=True) if name.startswith("tensorflow")}, path.name
+        assert not {name for name in imports(path) if name.startswith("keras_resnet.tools")}, (
+            path.name
+        )
+        assert not {
+            name for name in imports(path, top_level=True) if name.startswith("tensorflow")
+        }, path.name
 
 
 def test_the_tools_have_no_import_cycle():
     """Which tool imports which (at any depth): the graph has no cycle."""
-    tools = {path.stem: {name.split(".")[2] for name in imports(path) if name.startswith("keras_resnet.tools.")}
-             for path in (PACKAGE / "tools").glob("*.py")}
+    tools = {
+        path.stem: {
+            name.split(".")[2] for name in imports(path) if name.startswith("keras_resnet.tools.")
+        }
+        for path in (PACKAGE / "tools").glob("*.py")
+    }
 
     def reaches(start, goal, seen=()):
-        return any(child == goal or (child not in seen and reaches(child, goal, (*seen, child)))
-                   for child in tools.get(start, ()))
+        return any(
+            child == goal or (child not in seen and reaches(child, goal, (*seen, child)))
+            for child in tools.get(start, ())
+        )
 
     assert tools["export"] >= {"runtimes"} and "export" not in tools["runtimes"]
     assert [name for name in tools if reaches(name, name)] == []
@@ -60,17 +76,30 @@ def test_import_and_help_load_neither_keras_nor_tensorflow():
         "import sys, keras_resnet\n"
         "from keras_resnet.tools import cli\n"
         "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(name for name in ('keras', 'tensorflow', 'jax', 'torch') if name in sys.modules))")
+        "print(sorted(name for name in ('keras', 'tensorflow', 'jax', 'torch') if name in sys.modules))"
+    )
     assert "usage: keras-resnet" in result.stdout and result.stdout.strip().endswith("[]")
 
 
 def test_cli_hides_tensorflow_cpp_logs_unless_verbose(tmp_path):
-    command = ("import sys\nfrom keras_resnet.tools import cli\n"
-               "cli.main(['models', 'resnet20'] + sys.argv[1:])")
-    quiet = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, timeout=600,
-                           env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
-    verbose = subprocess.run([sys.executable, "-c", command, "--verbose"], capture_output=True, text=True, timeout=600,
-                             env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    command = (
+        "import sys\nfrom keras_resnet.tools import cli\n"
+        "cli.main(['models', 'resnet20'] + sys.argv[1:])"
+    )
+    quiet = subprocess.run(
+        [sys.executable, "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    )
+    verbose = subprocess.run(
+        [sys.executable, "-c", command, "--verbose"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
+    )
     assert quiet.returncode == verbose.returncode == 0
     native = [line for line in verbose.stderr.splitlines() if _NATIVE_LOG.match(line.encode())]
     assert native, "TensorFlow logged nothing at all: the quiet run proves nothing"
@@ -90,8 +119,17 @@ def test_builders_and_train_leave_global_state_as_they_found_it(tmp_path):
     random.seed(7)
     np.random.seed(7)
     seed = global_state.get_global_attribute("global_random_seed")
-    train(TrainConfig(epochs=1, batch_size=256, precision="bfloat16", out=str(tmp_path / "run"), export=None,
-                      verbose=0, seed=3))
+    train(
+        TrainConfig(
+            epochs=1,
+            batch_size=256,
+            precision="bfloat16",
+            out=str(tmp_path / "run"),
+            export=None,
+            verbose=0,
+            seed=3,
+        )
+    )
     assert keras.config.dtype_policy().name == "float32"
     assert (random.random(), np.random.random()) == expected
     assert global_state.get_global_attribute("global_random_seed") == seed != 3
@@ -105,13 +143,28 @@ def test_channels_first_from_keras_image_data_format():
     finally:
         keras.config.set_image_data_format("channels_last")
     assert model.input_shape == (None, 3, 224, 224) and model.output_shape == (None, 10)
-    assert model.get_layer("conv1_conv").kernel.shape == (7, 7, 3, 64)  # the weights of channels_last
+    assert model.get_layer("conv1_conv").kernel.shape == (
+        7,
+        7,
+        3,
+        64,
+    )  # the weights of channels_last
     assert layer.axis == 1 and layer.gamma.shape == (64,)
-    assert keras_resnet.ResNet18(data_format="channels_first", include_top=False).input_shape == (None, 3, None, None)
-    with pytest.raises(ValueError, match=r"`data_format` must be None, 'channels_last' or 'channels_first'; "
-                                         r"received data_format='NCHW'"):
+    assert keras_resnet.ResNet18(data_format="channels_first", include_top=False).input_shape == (
+        None,
+        3,
+        None,
+        None,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"`data_format` must be None, 'channels_last' or 'channels_first'; "
+        r"received data_format='NCHW'",
+    ):
         keras_resnet.ResNet18(data_format="NCHW")
-    with pytest.raises(ValueError, match=r"`input_shape` must be \(channels, height, width\), channels first"):
+    with pytest.raises(
+        ValueError, match=r"`input_shape` must be \(channels, height, width\), channels first"
+    ):
         keras_resnet.ResNet18(data_format="channels_first", input_shape=(224, 224))
 
 
@@ -120,11 +173,22 @@ def test_builders_list_their_options_and_share_one_docstring():
 
     for name, builder in keras_resnet.MODELS.items():
         parameters = inspect.signature(builder).parameters
-        assert list(parameters)[:8] == ["include_top", "weights", "input_tensor", "input_shape", "pooling", "classes",
-                                        "classifier_activation", "name"], name
+        assert list(parameters)[:8] == [
+            "include_top",
+            "weights",
+            "input_tensor",
+            "input_shape",
+            "pooling",
+            "classes",
+            "classifier_activation",
+            "name",
+        ], name
         assert {"variant", "data_format", "include_preprocessing"} <= set(parameters), name
         assert ("shortcut" in parameters) == (builder.default_size == 32), name
-        assert builder.__doc__.count("Args:") == 1 and f"keras_resnet.{builder.__name__}(" in builder.__doc__
+        assert (
+            builder.__doc__.count("Args:") == 1
+            and f"keras_resnet.{builder.__name__}(" in builder.__doc__
+        )
     assert re.search(r'"torchvision:IMAGENET1K_V2"', keras_resnet.ResNet50.__doc__)
     assert keras_resnet.ResNet20.__doc__.count("none yet") == 1
 
@@ -133,10 +197,21 @@ def test_the_tools_refuse_channels_first_models(tmp_path):
     from keras_resnet.tools.export import export
     from keras_resnet.tools.train import TrainConfig, train
 
-    with pytest.raises(ValueError, match=r"`model_options` must not set data_format='channels_first'"):
-        train(TrainConfig(epochs=1, out=str(tmp_path / "run"), export=None, verbose=0,
-                          model_options={"data_format": "channels_first"}))
-    model = keras_resnet.ResNet20(data_format="channels_first", input_shape=(3, 32, 32), include_preprocessing=True)
+    with pytest.raises(
+        ValueError, match=r"`model_options` must not set data_format='channels_first'"
+    ):
+        train(
+            TrainConfig(
+                epochs=1,
+                out=str(tmp_path / "run"),
+                export=None,
+                verbose=0,
+                model_options={"data_format": "channels_first"},
+            )
+        )
+    model = keras_resnet.ResNet20(
+        data_format="channels_first", input_shape=(3, 32, 32), include_preprocessing=True
+    )
     with pytest.raises(ValueError, match=r"is channels-first; exports take channels-last models"):
         export(model, str(tmp_path / "exports"), formats=["saved_model"])
     assert not (tmp_path / "exports").exists()

@@ -26,7 +26,14 @@ KERAS_APPLICATIONS = {
     ("resnet152", "v2"): 60_380_648,
 }
 # He et al. 2015, Table 6 (option A), in millions, with the paper's rounding.
-CIFAR_PAPER = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7, "resnet1202": 19.4}
+CIFAR_PAPER = {
+    "resnet20": 0.27,
+    "resnet32": 0.46,
+    "resnet44": 0.66,
+    "resnet56": 0.85,
+    "resnet110": 1.7,
+    "resnet1202": 19.4,
+}
 # Our exact counts (ResNet-200 and v1d have no external reference; pinned against drift).
 OURS = {
     ("resnet200", "v1.5"): 64_673_832,
@@ -45,17 +52,24 @@ def test_torchvision_trainable_params(name):
 
 @pytest.mark.parametrize("name, variant", KERAS_APPLICATIONS)
 def test_keras_applications_count_params(name, variant):
-    assert keras_resnet.build(name, variant=variant).count_params() == KERAS_APPLICATIONS[name, variant]
+    assert (
+        keras_resnet.build(name, variant=variant).count_params()
+        == KERAS_APPLICATIONS[name, variant]
+    )
 
 
 def _slow_if_deep(cases):
     """The deepest nets (ResNet-200, ResNet-1202) build in 10-15 s each: slow tests."""
+
     def parts(case):
         return case if isinstance(case, tuple) else (case,)
 
-    return [pytest.param(*parts(case), marks=pytest.mark.slow)
-            if any(str(part).removeprefix("resnet") in ("200", "1202") for part in parts(case)) else case
-            for case in cases]
+    return [
+        pytest.param(*parts(case), marks=pytest.mark.slow)
+        if any(str(part).removeprefix("resnet") in ("200", "1202") for part in parts(case))
+        else case
+        for case in cases
+    ]
 
 
 @pytest.mark.parametrize("name", _slow_if_deep(CIFAR_PAPER))
@@ -116,6 +130,6 @@ ALL_VARIANTS = {
 def test_every_depth_and_variant(depth):
     counts = tuple(
         keras_resnet.build(f"resnet{depth}", variant=variant).count_params() if expected else None
-        for variant, expected in zip(("v1.5", "v1", "v1d", "v2"), ALL_VARIANTS[depth])
+        for variant, expected in zip(("v1.5", "v1", "v1d", "v2"), ALL_VARIANTS[depth], strict=True)
     )
     assert counts == ALL_VARIANTS[depth]

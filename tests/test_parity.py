@@ -3,17 +3,19 @@
 import keras
 import numpy as np
 import pytest
+from helpers import images, randomise_vectors
 from safetensors.numpy import load_file
 
 import keras_resnet
-from helpers import images, randomise_vectors
 from keras_resnet.weights import load_torchvision_state
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
 def test_torchvision_fixture_logits(fixtures_dir, name):
     reference = np.load(fixtures_dir / f"{name}.npz")
-    model = keras_resnet.build(name, classes=10, input_shape=(64, 64, 3), classifier_activation=None)
+    model = keras_resnet.build(
+        name, classes=10, input_shape=(64, 64, 3), classifier_activation=None
+    )
     load_torchvision_state(model, load_file(fixtures_dir / f"{name}.safetensors"))
     logits = model(reference["x"], training=False).numpy()
     assert np.abs(logits - reference["logits"]).max() < 1e-4
@@ -34,10 +36,14 @@ def test_same_padding_would_not_reproduce_torchvision(fixtures_dir):
     [
         (keras.applications.ResNet50, keras_resnet.ResNet50, "v1"),
         (keras.applications.ResNet101, keras_resnet.ResNet101, "v1"),
-        pytest.param(keras.applications.ResNet152, keras_resnet.ResNet152, "v1", marks=pytest.mark.slow),
+        pytest.param(
+            keras.applications.ResNet152, keras_resnet.ResNet152, "v1", marks=pytest.mark.slow
+        ),
         (keras.applications.ResNet50V2, keras_resnet.ResNet50, "v2"),
         (keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2"),
-        pytest.param(keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2", marks=pytest.mark.slow),
+        pytest.param(
+            keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_keras_applications_outputs(reference, builder, variant):
@@ -56,4 +62,6 @@ def test_keras_applications_outputs(reference, builder, variant):
     assert np.abs(ours_logits - their_logits).max() < 1e-5 * np.abs(their_logits).max()
     assert [w.shape for w in ours.weights] == [w.shape for w in theirs.weights]
     # Same names for every layer that has weights: the public contract.
-    assert [l.name for l in ours.layers if l.weights] == [l.name for l in theirs.layers if l.weights]
+    assert [layer.name for layer in ours.layers if layer.weights] == [
+        layer.name for layer in theirs.layers if layer.weights
+    ]

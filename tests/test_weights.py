@@ -8,15 +8,21 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from helpers import images, randomise_vectors
 from keras.src.legacy.saving import legacy_h5_format
 from safetensors.numpy import load_file, save_file
 
 import keras_resnet
-from helpers import images, randomise_vectors
 from keras_resnet import weights as weights_lib
 
-DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
-          101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3)), 200: ("bottleneck", (3, 24, 36, 3))}
+DEPTHS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+    200: ("bottleneck", (3, 24, 36, 3)),
+}
 
 
 def torchvision_spec(depth, groups=1, width_per_group=64, classes=1000, timm_d=False):
@@ -34,12 +40,18 @@ def torchvision_spec(depth, groups=1, width_per_group=64, classes=1000, timm_d=F
             spec[f"{name}.{part}"] = (channels,)
 
     if timm_d:
-        conv("conv1.0", 32, 3, 3), bn("conv1.1", 32), conv("conv1.3", 32, 32, 3), bn("conv1.4", 32), conv("conv1.6", 64, 32, 3)
+        (
+            conv("conv1.0", 32, 3, 3),
+            bn("conv1.1", 32),
+            conv("conv1.3", 32, 32, 3),
+            bn("conv1.4", 32),
+            conv("conv1.6", 64, 32, 3),
+        )
     else:
         conv("conv1", 64, 3, 7)
     bn("bn1", 64)
     inplanes = 64
-    for i, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
+    for i, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers, strict=True)):
         for j in range(blocks):
             prefix, stride = f"layer{i + 1}.{j}", 2 if i > 0 and j == 0 else 1
             if block == "bottleneck":
@@ -62,7 +74,11 @@ def torchvision_spec(depth, groups=1, width_per_group=64, classes=1000, timm_d=F
 def write_checkpoint(path, spec, seed=0):
     rng = np.random.default_rng(seed)
     state = {name: rng.uniform(0.5, 1.5, shape).astype("float32") for name, shape in spec.items()}
-    state |= {name.replace("running_var", "num_batches_tracked"): np.array(7, np.int64) for name in spec if name.endswith("running_var")}
+    state |= {
+        name.replace("running_var", "num_batches_tracked"): np.array(7, np.int64)
+        for name in spec
+        if name.endswith("running_var")
+    }
     save_file(state, str(path))
     return state
 
@@ -72,8 +88,13 @@ def test_fixture_through_weights_path(fixtures_dir, name):
     reference = np.load(fixtures_dir / f"{name}.npz")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the head fits: no warning
-        model = keras_resnet.build(name, weights=str(fixtures_dir / f"{name}.safetensors"), classes=10,
-                                   input_shape=(64, 64, 3), classifier_activation=None)
+        model = keras_resnet.build(
+            name,
+            weights=str(fixtures_dir / f"{name}.safetensors"),
+            classes=10,
+            input_shape=(64, 64, 3),
+            classifier_activation=None,
+        )
     assert np.abs(model(reference["x"], training=False).numpy() - reference["logits"]).max() < 1e-4
 
 
@@ -90,24 +111,30 @@ def check_round_trip(tmp_path, build, spec):
     return model
 
 
-@pytest.mark.parametrize("name, depth, groups, width", [
-    ("resnet34", 34, 1, 64),
-    ("resnext50_32x4d", 50, 32, 4),
-    ("wide_resnet50_2", 50, 1, 128),
-    pytest.param("resnet101", 101, 1, 64, marks=pytest.mark.slow),
-    pytest.param("resnet152", 152, 1, 64, marks=pytest.mark.slow),
-    pytest.param("resnet200", 200, 1, 64, marks=pytest.mark.slow),
-    pytest.param("resnext101_32x8d", 101, 32, 8, marks=pytest.mark.slow),
-    pytest.param("wide_resnet101_2", 101, 1, 128, marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "name, depth, groups, width",
+    [
+        ("resnet34", 34, 1, 64),
+        ("resnext50_32x4d", 50, 32, 4),
+        ("wide_resnet50_2", 50, 1, 128),
+        pytest.param("resnet101", 101, 1, 64, marks=pytest.mark.slow),
+        pytest.param("resnet152", 152, 1, 64, marks=pytest.mark.slow),
+        pytest.param("resnet200", 200, 1, 64, marks=pytest.mark.slow),
+        pytest.param("resnext101_32x8d", 101, 32, 8, marks=pytest.mark.slow),
+        pytest.param("wide_resnet101_2", 101, 1, 128, marks=pytest.mark.slow),
+    ],
+)
 def test_torchvision_checkpoints_of_every_depth(tmp_path, name, depth, groups, width):
     check_round_trip(tmp_path, keras_resnet.MODELS[name], torchvision_spec(depth, groups, width))
 
 
 @pytest.mark.parametrize("depth", [18, 50])
 def test_timm_resnet_d_checkpoints(tmp_path, depth):
-    model = check_round_trip(tmp_path, lambda **kw: keras_resnet.build(f"resnet{depth}", variant="v1d", **kw),
-                             torchvision_spec(depth, timm_d=True))
+    model = check_round_trip(
+        tmp_path,
+        lambda **kw: keras_resnet.build(f"resnet{depth}", variant="v1d", **kw),
+        torchvision_spec(depth, timm_d=True),
+    )
     assert model.get_layer("conv1_1_conv").kernel.shape == (3, 3, 3, 32)
 
 
@@ -115,9 +142,19 @@ def test_round_trip_gives_identical_outputs(tmp_path):
     model = keras_resnet.ResNet18(classes=10, input_shape=(64, 64, 3))
     model(images(size=64), training=True)  # move the BatchNorm statistics
     keras_resnet.save_torchvision(model, tmp_path / "ours.safetensors")
-    loaded = keras_resnet.ResNet18(classes=10, input_shape=(64, 64, 3), weights=str(tmp_path / "ours.safetensors"))
-    np.testing.assert_array_equal(loaded(images(size=64), training=False).numpy(), model(images(size=64), training=False).numpy())
-    assert load_file(tmp_path / "ours.safetensors")["layer1.0.conv1.weight"].shape == (64, 64, 3, 3)  # OIHW
+    loaded = keras_resnet.ResNet18(
+        classes=10, input_shape=(64, 64, 3), weights=str(tmp_path / "ours.safetensors")
+    )
+    np.testing.assert_array_equal(
+        loaded(images(size=64), training=False).numpy(),
+        model(images(size=64), training=False).numpy(),
+    )
+    assert load_file(tmp_path / "ours.safetensors")["layer1.0.conv1.weight"].shape == (
+        64,
+        64,
+        3,
+        3,
+    )  # OIHW
 
 
 def write_keras_applications(path, model):
@@ -126,35 +163,62 @@ def write_keras_applications(path, model):
         legacy_h5_format.save_weights_to_hdf5_group(file, model)
 
 
-@pytest.mark.parametrize("reference, builder, variant", [
-    (keras.applications.ResNet50, keras_resnet.ResNet50, "v1"),
-    (keras.applications.ResNet50V2, keras_resnet.ResNet50, "v2"),
-    pytest.param(keras.applications.ResNet101, keras_resnet.ResNet101, "v1", marks=pytest.mark.slow),
-    pytest.param(keras.applications.ResNet152, keras_resnet.ResNet152, "v1", marks=pytest.mark.slow),
-    pytest.param(keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2", marks=pytest.mark.slow),
-    pytest.param(keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "reference, builder, variant",
+    [
+        (keras.applications.ResNet50, keras_resnet.ResNet50, "v1"),
+        (keras.applications.ResNet50V2, keras_resnet.ResNet50, "v2"),
+        pytest.param(
+            keras.applications.ResNet101, keras_resnet.ResNet101, "v1", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            keras.applications.ResNet152, keras_resnet.ResNet152, "v1", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2", marks=pytest.mark.slow
+        ),
+    ],
+)
 @pytest.mark.parametrize("include_top", [True, False])
 def test_keras_applications_files(tmp_path, reference, builder, variant, include_top):
-    theirs = randomise_vectors(reference(weights=None, include_top=include_top, input_shape=(64, 64, 3)))
+    theirs = randomise_vectors(
+        reference(weights=None, include_top=include_top, input_shape=(64, 64, 3))
+    )
     path = tmp_path / ("top.h5" if include_top else "notop.h5")
     write_keras_applications(path, theirs)
-    ours = builder(weights=str(path), variant=variant, include_top=include_top, input_shape=(64, 64, 3))
+    ours = builder(
+        weights=str(path), variant=variant, include_top=include_top, input_shape=(64, 64, 3)
+    )
     x = images(size=64)
     expected = theirs(x, training=False).numpy()
     # With the top: probabilities, to 1e-5. Without: raw feature maps (values up to ~5 here),
     # to 1e-5 of their scale: float32 rounding of the fused BatchNorm kernel (~4e-7 relative).
-    assert np.abs(ours(x, training=False).numpy() - expected).max() < 1e-5 * max(1.0, np.abs(expected).max())
+    assert np.abs(ours(x, training=False).numpy() - expected).max() < 1e-5 * max(
+        1.0, np.abs(expected).max()
+    )
 
 
 def test_notop_file_into_a_model_with_top_starts_a_fresh_head(tmp_path):
-    theirs = randomise_vectors(keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3)))
+    theirs = randomise_vectors(
+        keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    )
     write_keras_applications(tmp_path / "notop.h5", theirs)
-    with pytest.warns(UserWarning, match="classifier 'predictions' starts fresh because the file has no classifier"):
-        ours = keras_resnet.ResNet50(weights=str(tmp_path / "notop.h5"), variant="v1", classes=3, input_shape=(64, 64, 3))
+    with pytest.warns(
+        UserWarning,
+        match="classifier 'predictions' starts fresh because the file has no classifier",
+    ):
+        ours = keras_resnet.ResNet50(
+            weights=str(tmp_path / "notop.h5"), variant="v1", classes=3, input_shape=(64, 64, 3)
+        )
     backbone = keras.Model(ours.input, ours.get_layer("conv5_block3_out").output)
     expected = theirs(images(size=64), training=False).numpy()
-    assert np.abs(backbone(images(size=64), training=False).numpy() - expected).max() < 1e-5 * np.abs(expected).max()
+    assert (
+        np.abs(backbone(images(size=64), training=False).numpy() - expected).max()
+        < 1e-5 * np.abs(expected).max()
+    )
 
 
 def test_other_class_count_loads_backbone_and_warns(fixtures_dir):
@@ -162,19 +226,33 @@ def test_other_class_count_loads_backbone_and_warns(fixtures_dir):
     with pytest.warns(UserWarning, match="the file's classifier has 10 classes and the model's 4"):
         model = keras_resnet.ResNet18(weights=path, classes=4, input_shape=(64, 64, 3))
     reference = keras_resnet.ResNet18(weights=path, classes=10, input_shape=(64, 64, 3))
-    np.testing.assert_array_equal(model.get_layer("conv5_block2_2_bn").gamma.numpy(), reference.get_layer("conv5_block2_2_bn").gamma.numpy())
+    np.testing.assert_array_equal(
+        model.get_layer("conv5_block2_2_bn").gamma.numpy(),
+        reference.get_layer("conv5_block2_2_bn").gamma.numpy(),
+    )
     assert model.get_layer("predictions").kernel.shape == (512, 4)
     assert not model.get_layer("predictions").bias.numpy().any()  # fresh: zeros, not the file's
     with pytest.warns(UserWarning, match="the model has no classifier"):
         keras_resnet.ResNet18(weights=path, include_top=False)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda s: s.pop("layer4.1.bn2.running_var"), r"missing tensors \['layer4.1.bn2.running_var'\], unexpected tensors none"),
-    (lambda s: s.update({"layer5.0.conv1.weight": np.zeros((1, 1, 1, 1), "float32")}), r"missing tensors none, unexpected tensors \['layer5.0.conv1.weight'\]"),
-    (lambda s: s.update({"layer1.0.conv1.weight": np.zeros((64, 64, 1, 1), "float32")}),
-     r"tensors \['layer1.0.conv1.weight'\] for layer 'conv2_block1_1_conv' have shapes \[\(1, 1, 64, 64\)\]; the layer expects \[\(3, 3, 64, 64\)\]"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda s: s.pop("layer4.1.bn2.running_var"),
+            r"missing tensors \['layer4.1.bn2.running_var'\], unexpected tensors none",
+        ),
+        (
+            lambda s: s.update({"layer5.0.conv1.weight": np.zeros((1, 1, 1, 1), "float32")}),
+            r"missing tensors none, unexpected tensors \['layer5.0.conv1.weight'\]",
+        ),
+        (
+            lambda s: s.update({"layer1.0.conv1.weight": np.zeros((64, 64, 1, 1), "float32")}),
+            r"tensors \['layer1.0.conv1.weight'\] for layer 'conv2_block1_1_conv' have shapes \[\(1, 1, 64, 64\)\]; the layer expects \[\(3, 3, 64, 64\)\]",
+        ),
+    ],
+)
 def test_bad_tensors_are_named_and_nothing_is_loaded(tmp_path, change, message):
     state = write_checkpoint(tmp_path / "ok.safetensors", torchvision_spec(18, classes=10))
     change(state)
@@ -183,7 +261,7 @@ def test_bad_tensors_are_named_and_nothing_is_loaded(tmp_path, change, message):
     before = [w.numpy() for w in model.weights]
     with pytest.raises(ValueError, match=message):
         weights_lib.load_weights(model, tmp_path / "bad.safetensors")
-    for weight, value in zip(model.weights, before):
+    for weight, value in zip(model.weights, before, strict=True):
         np.testing.assert_array_equal(weight.numpy(), value)
 
 
@@ -193,15 +271,25 @@ def test_other_depth_and_variant_are_rejected(tmp_path, fixtures_dir):
     write_checkpoint(tmp_path / "resnet18d.safetensors", torchvision_spec(18, timm_d=True))
     with pytest.raises(ValueError, match=r"unexpected tensors \['conv1.0.weight'.*variant='v1d'"):
         keras_resnet.ResNet18(weights=str(tmp_path / "resnet18d.safetensors"))
-    write_keras_applications(tmp_path / "v2.h5", keras.applications.ResNet50V2(weights=None, input_shape=(64, 64, 3)))
-    with pytest.raises(ValueError, match=r"layers missing from the file \['conv1_bn'.*the model lacks \['conv2_block1_preact_bn'"):
-        keras_resnet.ResNet50(weights=str(tmp_path / "v2.h5"), variant="v1", input_shape=(64, 64, 3))
+    write_keras_applications(
+        tmp_path / "v2.h5", keras.applications.ResNet50V2(weights=None, input_shape=(64, 64, 3))
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"layers missing from the file \['conv1_bn'.*the model lacks \['conv2_block1_preact_bn'",
+    ):
+        keras_resnet.ResNet50(
+            weights=str(tmp_path / "v2.h5"), variant="v1", input_shape=(64, 64, 3)
+        )
 
 
 def test_corrupt_truncated_and_pickled_files(tmp_path, fixtures_dir):
     data = (fixtures_dir / "resnet18.safetensors").read_bytes()
     (tmp_path / "truncated.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"Cannot read .*truncated.safetensors as safetensors \(corrupt or truncated\?\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Cannot read .*truncated.safetensors as safetensors \(corrupt or truncated\?\)",
+    ):
         keras_resnet.ResNet18(weights=str(tmp_path / "truncated.safetensors"), classes=10)
     (tmp_path / "garbage.h5").write_bytes(b"not hdf5 at all")
     with pytest.raises(ValueError, match=r"Cannot read .*garbage.h5 as HDF5"):
@@ -209,26 +297,37 @@ def test_corrupt_truncated_and_pickled_files(tmp_path, fixtures_dir):
     (tmp_path / "model.pth").write_bytes(b"\x80\x02pickle")
     with pytest.raises(ValueError, match=r"must not be a PyTorch pickle.*safetensors"):
         keras_resnet.ResNet18(weights=str(tmp_path / "model.pth"))
-    with pytest.raises(ValueError, match=r"received weights='.*missing.safetensors', which does not exist"):
+    with pytest.raises(
+        ValueError, match=r"received weights='.*missing.safetensors', which does not exist"
+    ):
         keras_resnet.ResNet18(weights=str(tmp_path / "missing.safetensors"))
 
 
-@pytest.mark.parametrize("other", [
-    dict(block="basic", stage_sizes=(1, 1, 1, 1), filters=8),  # Keras raises
-    dict(block="basic", stage_sizes=(2, 2, 2, 2), filters=64, se_ratio=0.25),  # Keras only warns
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        dict(block="basic", stage_sizes=(1, 1, 1, 1), filters=8),  # Keras raises
+        dict(
+            block="basic", stage_sizes=(2, 2, 2, 2), filters=64, se_ratio=0.25
+        ),  # Keras only warns
+    ],
+)
 def test_keras_weights_files_restore_the_model_when_they_do_not_fit(tmp_path, other):
-    keras_resnet.ResNet(**other, classes=5, input_shape=(32, 32, 3)).save_weights(tmp_path / "other.weights.h5")
+    keras_resnet.ResNet(**other, classes=5, input_shape=(32, 32, 3)).save_weights(
+        tmp_path / "other.weights.h5"
+    )
     model = keras_resnet.ResNet18(classes=5, input_shape=(32, 32, 3))
     before = [w.numpy() for w in model.weights]
     with pytest.raises(ValueError, match="Cannot load .*other.weights.h5 into model 'resnet18'"):
         weights_lib.load_weights(model, tmp_path / "other.weights.h5")
-    for weight, value in zip(model.weights, before):
+    for weight, value in zip(model.weights, before, strict=True):
         np.testing.assert_array_equal(weight.numpy(), value)
     model.save_weights(tmp_path / "same.weights.h5")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        keras_resnet.ResNet18(classes=5, input_shape=(32, 32, 3), weights=str(tmp_path / "same.weights.h5"))
+        keras_resnet.ResNet18(
+            classes=5, input_shape=(32, 32, 3), weights=str(tmp_path / "same.weights.h5")
+        )
 
 
 @pytest.fixture
@@ -250,16 +349,24 @@ def test_download_verifies_the_checksum(served, fixtures_dir):
     publish, sha256, tmp_path = served
     spec = publish(sha256)
     path = weights_lib.fetch(spec, cache_dir=str(tmp_path / "cache"))
-    assert path.startswith(str(tmp_path / "cache")) and hashlib.sha256(open(path, "rb").read()).hexdigest() == sha256
+    assert (
+        path.startswith(str(tmp_path / "cache"))
+        and hashlib.sha256(open(path, "rb").read()).hexdigest() == sha256
+    )
     reference = np.load(fixtures_dir / "resnet18.npz")
-    model = keras_resnet.ResNet18(weights="test:local", classes=10, input_shape=(64, 64, 3), classifier_activation=None)
+    model = keras_resnet.ResNet18(
+        weights="test:local", classes=10, input_shape=(64, 64, 3), classifier_activation=None
+    )
     assert np.abs(model(reference["x"], training=False).numpy() - reference["logits"]).max() < 1e-4
 
 
 def test_download_with_a_wrong_checksum_fails_and_deletes_the_file(served):
     publish, sha256, tmp_path = served
     spec = publish("0" * 64)
-    with pytest.raises(ValueError, match=rf"Checksum mismatch for file://.*expected sha256 0{{64}}, the download has {sha256}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"Checksum mismatch for file://.*expected sha256 0{{64}}, the download has {sha256}",
+    ):
         weights_lib.fetch(spec, cache_dir=str(tmp_path / "cache"))
     assert not any((tmp_path / "cache").rglob("*.safetensors"))
 
@@ -272,19 +379,39 @@ def test_unpinned_download_warns_with_its_hash(served):
 
 def test_published_names_resolve_and_check_the_variant():
     assert weights_lib.published("resnet50", "imagenet", "v1.5").url.endswith(
-        "resnet50.tv2_in1k/resolve/f2a8587ea6b4a3a1d84450bcc2561b07952daae2/model.safetensors")
+        "resnet50.tv2_in1k/resolve/f2a8587ea6b4a3a1d84450bcc2561b07952daae2/model.safetensors"
+    )
     resnet18 = weights_lib.published("resnet18", "imagenet", "v1.5")
-    assert resnet18.url.endswith("resnet18.tv_in1k/resolve/590dfdd48494d2316a8385e1ca7fbec3b9359b35/model.safetensors")
-    assert (resnet18.file_hash, resnet18.crop_pct) == ("694f673df6520a3158624e8a89af086f59923ee4cd7436fe5bc3bc71d295ad81", 0.875)
-    assert weights_lib.published("resnet101", "imagenet", "v1.5").crop_pct == 0.965  # V2: 232 -> 224
+    assert resnet18.url.endswith(
+        "resnet18.tv_in1k/resolve/590dfdd48494d2316a8385e1ca7fbec3b9359b35/model.safetensors"
+    )
+    assert (resnet18.file_hash, resnet18.crop_pct) == (
+        "694f673df6520a3158624e8a89af086f59923ee4cd7436fe5bc3bc71d295ad81",
+        0.875,
+    )
+    assert (
+        weights_lib.published("resnet101", "imagenet", "v1.5").crop_pct == 0.965
+    )  # V2: 232 -> 224
     keras_v1 = weights_lib.published("resnet50", "imagenet", "v1")
-    assert (keras_v1.file_hash, keras_v1.preprocessing) == ("2cb95161c43110f7111970584f804107", "caffe")
-    assert weights_lib.published("resnet101", "imagenet", "v2").notop_url.endswith("resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    assert (keras_v1.file_hash, keras_v1.preprocessing) == (
+        "2cb95161c43110f7111970584f804107",
+        "caffe",
+    )
+    assert weights_lib.published("resnet101", "imagenet", "v2").notop_url.endswith(
+        "resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
     assert weights_lib.published("resnet50", "imagenet", "v1d").url.endswith(
-        "resnet50d.ra2_in1k/resolve/b5aa118ea31ee6b9e8cceff7764d2156c27b54bc/model.safetensors")
-    with pytest.raises(ValueError, match=r"`variant` must be 'v1' for weights 'keras:imagenet' of resnet50; received variant='v1.5'"):
+        "resnet50d.ra2_in1k/resolve/b5aa118ea31ee6b9e8cceff7764d2156c27b54bc/model.safetensors"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"`variant` must be 'v1' for weights 'keras:imagenet' of resnet50; received variant='v1.5'",
+    ):
         keras_resnet.ResNet50(weights="keras:imagenet")
-    with pytest.raises(ValueError, match=r"`weights` must be None, a file, or one of \['imagenet', 'keras:imagenet'.*received weights='timm:nope'"):
+    with pytest.raises(
+        ValueError,
+        match=r"`weights` must be None, a file, or one of \['imagenet', 'keras:imagenet'.*received weights='timm:nope'",
+    ):
         keras_resnet.ResNet50(weights="timm:nope")
     with pytest.raises(ValueError, match=r"one of \[\] for resnet20.*received weights='imagenet'"):
         keras_resnet.ResNet20(weights="imagenet")
@@ -293,10 +420,19 @@ def test_published_names_resolve_and_check_the_variant():
 def test_preprocess_input_modes():
     pixels = np.array([[[0.0, 127.5, 255.0]]], "float32")
     np.testing.assert_allclose(keras_resnet.preprocess_input(pixels, mode="tf"), [[[-1, 0, 1]]])
-    np.testing.assert_allclose(keras_resnet.preprocess_input(pixels, mode="caffe"), [[[255 - 103.939, 127.5 - 116.779, -123.68]]], rtol=1e-6)
-    np.testing.assert_allclose(keras_resnet.preprocess_input(pixels, mode="torch"),
-                               [[[(0 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (1 - 0.406) / 0.225]]], rtol=1e-6)
-    with pytest.raises(ValueError, match=r"`mode` must be one of \['torch', 'caffe', 'tf'\]; received mode='rgb'"):
+    np.testing.assert_allclose(
+        keras_resnet.preprocess_input(pixels, mode="caffe"),
+        [[[255 - 103.939, 127.5 - 116.779, -123.68]]],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        keras_resnet.preprocess_input(pixels, mode="torch"),
+        [[[(0 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (1 - 0.406) / 0.225]]],
+        rtol=1e-6,
+    )
+    with pytest.raises(
+        ValueError, match=r"`mode` must be one of \['torch', 'caffe', 'tf'\]; received mode='rgb'"
+    ):
         keras_resnet.preprocess_input(pixels, mode="rgb")
 
 
@@ -309,7 +445,9 @@ def test_include_preprocessing_takes_raw_pixels(tmp_path, variant, mode):
     assert raw.get_layer("preprocessing").mode == mode
     pixels = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3)).astype("uint8")
     expected = plain(keras_resnet.preprocess_input(pixels, mode), training=False).numpy()
-    np.testing.assert_allclose(raw(pixels.astype("float32"), training=False).numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        raw(pixels.astype("float32"), training=False).numpy(), expected, atol=1e-6
+    )
     raw.save(tmp_path / "raw.keras")
     assert keras.saving.load_model(tmp_path / "raw.keras").get_layer("preprocessing").mode == mode
 
@@ -319,17 +457,26 @@ def test_decode_predictions():
     preds[0, [1, 207]] = [0.7, 0.2]
     preds[1, 999] = 1.0
     decoded = keras_resnet.decode_predictions(preds, top=2)
-    assert decoded[0] == [("n01443537", "goldfish", pytest.approx(0.7)), ("n02099601", "golden retriever", pytest.approx(0.2))]
+    assert decoded[0] == [
+        ("n01443537", "goldfish", pytest.approx(0.7)),
+        ("n02099601", "golden retriever", pytest.approx(0.2)),
+    ]
     assert decoded[1][0] == ("n15075141", "toilet tissue", 1.0)
-    with pytest.raises(ValueError, match=r"`preds` must have shape \(batch, 1000\).*received shape \(2, 10\)"):
+    with pytest.raises(
+        ValueError, match=r"`preds` must have shape \(batch, 1000\).*received shape \(2, 10\)"
+    ):
         keras_resnet.decode_predictions(np.zeros((2, 10)))
 
 
 def test_readme_fine_tuning_recipe(fixtures_dir):
     """The README's recipe, on the torchvision fixture: the frozen phase trains the head only."""
     with pytest.warns(UserWarning, match="starts fresh"):
-        model = keras_resnet.ResNet18(weights=str(fixtures_dir / "resnet18.safetensors"), classes=3,
-                                      input_shape=(64, 64, 3), include_preprocessing=True)
+        model = keras_resnet.ResNet18(
+            weights=str(fixtures_dir / "resnet18.safetensors"),
+            classes=3,
+            input_shape=(64, 64, 3),
+            include_preprocessing=True,
+        )
     pixels = np.random.default_rng(0).uniform(0, 255, (4, 64, 64, 3)).astype("float32")
     labels = np.array([0, 1, 2, 1])
     backbone_before = [w.numpy() for w in model.weights if not w.path.startswith("predictions")]
@@ -339,7 +486,11 @@ def test_readme_fine_tuning_recipe(fixtures_dir):
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     model.fit(pixels, labels, epochs=1, batch_size=4, verbose=0)
     # Frozen BatchNorm ran in inference mode: not even its moving statistics moved.
-    for weight, before in zip([w for w in model.weights if not w.path.startswith("predictions")], backbone_before):
+    for weight, before in zip(
+        [w for w in model.weights if not w.path.startswith("predictions")],
+        backbone_before,
+        strict=False,
+    ):
         np.testing.assert_array_equal(weight.numpy(), before)
     assert np.abs(model.get_layer("predictions").kernel.numpy() - head_before).max() > 0
     for layer in model.layers:

@@ -21,13 +21,17 @@ def require(module: str, extra: str, backend: bool = False):
     try:
         imported = importlib.import_module(module)
     except ImportError as error:
-        raise ImportError(f"keras_resnet.tools needs {module!r}, which is not installed: "
-                          f"pip install \"{DISTRIBUTION}[{extra}]\" ({error})") from error
+        raise ImportError(
+            f"keras_resnet.tools needs {module!r}, which is not installed: "
+            f'pip install "{DISTRIBUTION}[{extra}]" ({error})'
+        ) from error
     if backend:
         import keras
 
         if keras.backend.backend() != "tensorflow":
-            raise ImportError(f"keras_resnet.tools runs on Keras' TensorFlow backend; this process uses "
-                               f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow (the models themselves "
-                               "run on any backend).")
+            raise ImportError(
+                f"keras_resnet.tools runs on Keras' TensorFlow backend; this process uses "
+                f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow (the models themselves "
+                "run on any backend)."
+            )
     return imported

@@ -16,17 +16,28 @@ from keras_resnet.tools._tensorflow import tf
 from keras_resnet.tools.config import EXPORT_FORMATS, ONNX_FORMATS, TFLITE_FORMATS
 from keras_resnet.tools.export import export
 
-RUNTIMES = ("keras_predict", "tf_function", "saved_model", "tflite_float32", "tflite_float16", "tflite_dynamic",
-            "tflite_int8", "onnx", "onnx_int8")
+RUNTIMES = (
+    "keras_predict",
+    "tf_function",
+    "saved_model",
+    "tflite_float32",
+    "tflite_float16",
+    "tflite_dynamic",
+    "tflite_int8",
+    "onnx",
+    "onnx_int8",
+)
 BASELINE = "tf_function"
 
 
 def _callables(model, folder):
     """runtime -> function(images) for the model and its exports in `folder`."""
     compiled = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    calls = {"keras_predict": lambda x: model.predict(x, verbose=0, batch_size=len(x)),
-             "tf_function": lambda x: compiled(x).numpy(),
-             "saved_model": runtimes.SavedModelPredictor(folder)}
+    calls = {
+        "keras_predict": lambda x: model.predict(x, verbose=0, batch_size=len(x)),
+        "tf_function": lambda x: compiled(x).numpy(),
+        "saved_model": runtimes.SavedModelPredictor(folder),
+    }
     for kind, file in TFLITE_FORMATS.items():
         calls[kind] = runtimes.LiteRTPredictor(f"{folder}/{file}")
     for kind, file in ONNX_FORMATS.items():
@@ -41,7 +52,9 @@ def _seconds(function, images, calls):
     return (time.perf_counter() - start) / calls
 
 
-def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: int = 10, out: str | None = None) -> list[dict]:
+def benchmark(
+    model, *, batch_size: int = 32, rounds: int = 3, latency_calls: int = 10, out: str | None = None
+) -> list[dict]:
     """Batch-1 latency and batch-`batch_size` throughput of `model` in each of `RUNTIMES`.
 
     Args:
@@ -61,16 +74,24 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
     rng = np.random.default_rng(0)
     calibration = rng.uniform(0, 255, (16, height, width, channels)).round().astype("float32")
     with tempfile.TemporaryDirectory() as scratch:
-        folder = export(model, out or scratch, name=model.name, formats=EXPORT_FORMATS,
-                        calibration=calibration)
+        folder = export(
+            model, out or scratch, name=model.name, formats=EXPORT_FORMATS, calibration=calibration
+        )
         with open(f"{folder}/{runtimes.MANIFEST}") as file:
             sizes = json.load(file)["bytes"]
         calls = _callables(model, folder)
-        pixels = calibration[:1], rng.uniform(0, 255, (batch_size, height, width, channels)).round().astype("float32")
+        pixels = (
+            calibration[:1],
+            rng.uniform(0, 255, (batch_size, height, width, channels)).round().astype("float32"),
+        )
         # Each runtime gets the pixels in the dtype its file takes, converted before the clock
         # starts: uint8 for the int8 files (a camera frame's bytes), float32 for the others.
-        inputs = {name: tuple(images.astype(getattr(function, "input_dtype", "float32")) for images in pixels)
-                  for name, function in calls.items()}
+        inputs = {
+            name: tuple(
+                images.astype(getattr(function, "input_dtype", "float32")) for images in pixels
+            )
+            for name, function in calls.items()
+        }
         for name, function in calls.items():  # warm up: tracing, allocation, delegate set-up
             for images in inputs[name]:
                 function(images)
@@ -83,8 +104,14 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
                 throughput[name].append(batch_size / _seconds(function, batch, 1))
     rows = []
     for name in calls:
-        rows.append({"runtime": name, "latency_ms": 1000 * statistics.median(latency[name]),
-                     "images_per_s": statistics.median(throughput[name]), "bytes": sizes.get(name)})
+        rows.append(
+            {
+                "runtime": name,
+                "latency_ms": 1000 * statistics.median(latency[name]),
+                "images_per_s": statistics.median(throughput[name]),
+                "bytes": sizes.get(name),
+            }
+        )
     base = next(row for row in rows if row["runtime"] == BASELINE)
     for row in rows:
         row["latency_speedup"] = base["latency_ms"] / row["latency_ms"]
@@ -94,10 +121,14 @@ def benchmark(model, *, batch_size: int = 32, rounds: int = 3, latency_calls: in
 
 def format_table(rows, batch_size: int = 32) -> str:
     """The rows as a Markdown table."""
-    lines = [f"| runtime | batch-1 latency (ms) | vs tf.function | batch-{batch_size} images/s | vs tf.function | file (MB) |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"| runtime | batch-1 latency (ms) | vs tf.function | batch-{batch_size} images/s | vs tf.function | file (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         size = f"{row['bytes'] / 1e6:.1f}" if row.get("bytes") else ""
-        lines.append(f"| {row['runtime']} | {row['latency_ms']:.2f} | {row['latency_speedup']:.2f}x | "
-                     f"{row['images_per_s']:.1f} | {row['throughput_ratio']:.2f}x | {size} |")
+        lines.append(
+            f"| {row['runtime']} | {row['latency_ms']:.2f} | {row['latency_speedup']:.2f}x | "
+            f"{row['images_per_s']:.1f} | {row['throughput_ratio']:.2f}x | {size} |"
+        )
     return "\n".join(lines)

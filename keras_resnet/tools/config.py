@@ -52,7 +52,9 @@ class TrainConfig:
     strategy: str = "auto"
     model_options: dict = dataclasses.field(default_factory=dict)
     out: str | None = None
-    export: str | None = "saved_models"  # the model base folder for the export at the end; None: no export
+    export: str | None = (
+        "saved_models"  # the model base folder for the export at the end; None: no export
+    )
     export_formats: tuple = EXPORT_FORMATS
     seed: int = 0
     verbose: int = 1
@@ -62,7 +64,9 @@ class TrainConfig:
         """The run folder: `out`, else runs/<model>-<data's name>."""
         import os
 
-        return self.out or os.path.join("runs", f"{self.model}-{os.path.basename(os.path.normpath(self.data))}")
+        return self.out or os.path.join(
+            "runs", f"{self.model}-{os.path.basename(os.path.normpath(self.data))}"
+        )
 
     def check(self):
         """Every value, checked before anything is read or written: a ValueError naming the field,
@@ -72,11 +76,18 @@ class TrainConfig:
         from keras_resnet.models import MODELS
 
         def fail(field, accepted):
-            raise ValueError(f"`{field}` must be {accepted}; received {field}={getattr(self, field)!r}.")
+            raise ValueError(
+                f"`{field}` must be {accepted}; received {field}={getattr(self, field)!r}."
+            )
 
         for field, accepted in [
-            ("model", tuple(MODELS)), ("strategy", STRATEGIES), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-            ("precision", PRECISIONS), ("recipe", (None, *RECIPES)), ("verbose", (0, 1, 2)),
+            ("model", tuple(MODELS)),
+            ("strategy", STRATEGIES),
+            ("optimizer", OPTIMIZERS),
+            ("schedule", SCHEDULES),
+            ("precision", PRECISIONS),
+            ("recipe", (None, *RECIPES)),
+            ("verbose", (0, 1, 2)),
         ]:
             if getattr(self, field) not in accepted or isinstance(getattr(self, field), bool):
                 fail(field, f"one of {list(accepted)}")
@@ -88,8 +99,10 @@ class TrainConfig:
         if self.image_size is not None and not (_is_int(self.image_size) and self.image_size >= 1):
             fail("image_size", "None (the images' own size) or an integer >= 1")
         for field, low, high, accepted in [
-            ("lr", 0, math.inf, "a number > 0"), ("momentum", 0, 1, "a number in [0, 1)"),
-            ("weight_decay", 0, math.inf, "a number >= 0"), ("warmup_epochs", 0, math.inf, "a number >= 0"),
+            ("lr", 0, math.inf, "a number > 0"),
+            ("momentum", 0, 1, "a number in [0, 1)"),
+            ("weight_decay", 0, math.inf, "a number >= 0"),
+            ("warmup_epochs", 0, math.inf, "a number >= 0"),
             ("label_smoothing", 0, 1, "a number in [0, 1)"),
         ]:
             value = getattr(self, field)
@@ -98,21 +111,39 @@ class TrainConfig:
         for field in ("nesterov", "download", "jit_compile"):
             if not isinstance(getattr(self, field), bool):
                 fail(field, "True or False")
-        if not isinstance(self.model_options, dict) or not all(isinstance(key, str) for key in self.model_options):
+        if not isinstance(self.model_options, dict) or not all(
+            isinstance(key, str) for key in self.model_options
+        ):
             fail("model_options", "a dict of the model builder's keyword arguments")
         import inspect
 
-        accepted = [name for name in inspect.signature(MODELS[self.model]).parameters
-                    if name not in ("classes", "input_shape", "input_tensor", "include_top", "pooling", "name",
-                                    "classifier_activation", "include_preprocessing")]
+        accepted = [
+            name
+            for name in inspect.signature(MODELS[self.model]).parameters
+            if name
+            not in (
+                "classes",
+                "input_shape",
+                "input_tensor",
+                "include_top",
+                "pooling",
+                "name",
+                "classifier_activation",
+                "include_preprocessing",
+            )
+        ]
         unknown = sorted(set(self.model_options) - set(accepted))
         if unknown:
-            raise ValueError(f"`model_options` must be options of {self.model} ({', '.join(accepted)}); received "
-                             f"{unknown}.")
+            raise ValueError(
+                f"`model_options` must be options of {self.model} ({', '.join(accepted)}); received "
+                f"{unknown}."
+            )
         unknown = [kind for kind in self.export_formats if kind not in EXPORT_FORMATS]
         if unknown or not self.export_formats:
-            raise ValueError(f"`export_formats` must be a non-empty list from {list(EXPORT_FORMATS)}; "
-                             f"received export_formats={list(self.export_formats)!r}.")
+            raise ValueError(
+                f"`export_formats` must be a non-empty list from {list(EXPORT_FORMATS)}; "
+                f"received export_formats={list(self.export_formats)!r}."
+            )
         for field in ("data", "out", "export", "data_dir", "manual_dir"):
             value = getattr(self, field)
             if value is not None and not (isinstance(value, str) and value):

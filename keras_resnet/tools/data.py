@@ -56,14 +56,23 @@ def _embedded(split: str, seed: int = 0):
     from sklearn.datasets import load_digits
 
     if split not in ("train", "test"):
-        raise ValueError(f"`split` must be 'train' or 'test' for the embedded digits; received split={split!r}.")
+        raise ValueError(
+            f"`split` must be 'train' or 'test' for the embedded digits; received split={split!r}."
+        )
     digits = load_digits()
     order = np.random.default_rng(seed).permutation(len(digits.target))
     cut = int(0.8 * len(order))
     index = {"train": order[:cut], "test": order[cut:]}[split]
-    images = np.repeat(digits.images[index, :, :, None] * (255.0 / 16.0), 3, axis=-1).astype("uint8")
+    images = np.repeat(digits.images[index, :, :, None] * (255.0 / 16.0), 3, axis=-1).astype(
+        "uint8"
+    )
     labels = digits.target[index].astype("int32")
-    info = DataInfo(EMBEDDED, tuple(str(d) for d in range(10)), (8, 8, 3), {"train": cut, "test": len(order) - cut})
+    info = DataInfo(
+        EMBEDDED,
+        tuple(str(d) for d in range(10)),
+        (8, 8, 3),
+        {"train": cut, "test": len(order) - cut},
+    )
     return tf.data.Dataset.from_tensor_slices((images, labels)), info
 
 
@@ -83,14 +92,20 @@ def inspect_image(path: str) -> tuple[int, int]:
             with image_module.open(path) as image:
                 kind, (width, height) = image.format, image.size
     except image_module.DecompressionBombError:
-        raise ValueError(f"more than {2 * MAX_PIXELS:,} pixels (the limit is {MAX_PIXELS:,})") from None
+        raise ValueError(
+            f"more than {2 * MAX_PIXELS:,} pixels (the limit is {MAX_PIXELS:,})"
+        ) from None
     except (OSError, SyntaxError, ValueError):
-        raise ValueError(f"not an image file, or one whose header is damaged ({', '.join(IMAGE_FORMATS)})") from None
+        raise ValueError(
+            f"not an image file, or one whose header is damaged ({', '.join(IMAGE_FORMATS)})"
+        ) from None
     kind = "JPEG" if kind == "MPO" else kind  # cameras' multi-picture JPEGs
     if kind not in IMAGE_FORMATS:
         raise ValueError(f"{kind} is not one of {', '.join(IMAGE_FORMATS)}")
     if width * height > MAX_PIXELS:
-        raise ValueError(f"{width}x{height} is {width * height:,} pixels, more than the limit of {MAX_PIXELS:,}")
+        raise ValueError(
+            f"{width}x{height} is {width * height:,} pixels, more than the limit of {MAX_PIXELS:,}"
+        )
     return height, width
 
 
@@ -104,10 +119,19 @@ def _decoded_sizes(paths) -> dict:
     missing. One parallel decode pass (2.8 s of the 8 s that all checks of CIFAR-10's 50,000 training
     JPEGs take on 2 cores: benchmarks/data_check_speed.py)."""
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(
-        lambda path: (path, tf.shape(decode(path))[:2]), num_parallel_calls=AUTOTUNE, deterministic=False)
+        lambda path: (path, tf.shape(decode(path))[:2]),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=False,
+    )
     sizes = {}
     for batch_paths, batch_sizes in dataset.ignore_errors().batch(4096):
-        sizes.update(zip((path.decode() for path in batch_paths.numpy()), map(tuple, batch_sizes.numpy().tolist())))
+        sizes.update(
+            zip(
+                (path.decode() for path in batch_paths.numpy()),
+                map(tuple, batch_sizes.numpy().tolist()),
+                strict=False,
+            )
+        )
     return sizes
 
 
@@ -116,7 +140,9 @@ def report_skipped(where: str, skipped) -> None:
     if skipped:
         shown = "; ".join(reason for _, reason in skipped[:SHOWN])
         more = f"; and {len(skipped) - SHOWN} more" if len(skipped) > SHOWN else ""
-        warnings.warn(f"{where}: {len(skipped)} file(s) will not be used: {shown}{more}.", stacklevel=3)
+        warnings.warn(
+            f"{where}: {len(skipped)} file(s) will not be used: {shown}{more}.", stacklevel=3
+        )
 
 
 def _folder(root: str, split: str):
@@ -125,10 +151,16 @@ def _folder(root: str, split: str):
     their reason and left out; a class with no usable image is an error."""
     split_dir = os.path.join(root, split)
     if not os.path.isdir(split_dir):
-        raise ValueError(f"`split` must name a folder under {root!r}; received split={split!r} ({split_dir} does not exist).")
-    class_names = sorted(d for d in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, d)))
+        raise ValueError(
+            f"`split` must name a folder under {root!r}; received split={split!r} ({split_dir} does not exist)."
+        )
+    class_names = sorted(
+        d for d in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, d))
+    )
     if not class_names:
-        raise ValueError(f"{split_dir} must hold one folder per class, with images in them; it has none.")
+        raise ValueError(
+            f"{split_dir} must hold one folder per class, with images in them; it has none."
+        )
     candidates, skipped = [], []
     for label, name in enumerate(class_names):
         for file in sorted(os.listdir(os.path.join(split_dir, name))):
@@ -142,21 +174,41 @@ def _folder(root: str, split: str):
             except ValueError as error:
                 skipped.append((path, f"{path}: {error}"))
     sizes = _decoded_sizes([path for path, _ in candidates]) if candidates else {}
-    skipped += [(path, f"{path}: cannot be decoded (truncated or corrupt)") for path, _ in candidates if path not in sizes]
+    skipped += [
+        (path, f"{path}: cannot be decoded (truncated or corrupt)")
+        for path, _ in candidates
+        if path not in sizes
+    ]
     used = [(path, label) for path, label in candidates if path in sizes]
-    empty = [name for label, name in enumerate(class_names) if not any(used_label == label for _, used_label in used)]
+    empty = [
+        name
+        for label, name in enumerate(class_names)
+        if not any(used_label == label for _, used_label in used)
+    ]
     if empty:
-        raise ValueError(f"{split_dir}: the class folder(s) {empty} hold no usable image ({len(skipped)} file(s) skipped"
-                         f"{': ' + skipped[0][1] if skipped else ''}). Remove them or add images.")
+        raise ValueError(
+            f"{split_dir}: the class folder(s) {empty} hold no usable image ({len(skipped)} file(s) skipped"
+            f"{': ' + skipped[0][1] if skipped else ''}). Remove them or add images."
+        )
     report_skipped(split_dir, skipped)
     shape = (*collections.Counter(sizes[path] for path, _ in used).most_common(1)[0][0], 3)
-    paths, labels = zip(*used)
+    paths, labels = zip(*used, strict=True)
     dataset = tf.data.Dataset.from_tensor_slices((list(paths), np.array(labels, "int32")))
     dataset = dataset.map(lambda path, label: (decode(path), label), num_parallel_calls=AUTOTUNE)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(paths)))  # known: no "ran out of data"
-    listing = "".join(f"{os.path.relpath(path, split_dir)}:{os.path.getsize(path)}\n" for path in paths)
-    info = DataInfo(os.path.basename(os.path.normpath(root)), tuple(class_names), shape, {split: len(paths)},
-                    tuple(skipped), hashlib.sha256(listing.encode()).hexdigest())
+    dataset = dataset.apply(
+        tf.data.experimental.assert_cardinality(len(paths))
+    )  # known: no "ran out of data"
+    listing = "".join(
+        f"{os.path.relpath(path, split_dir)}:{os.path.getsize(path)}\n" for path in paths
+    )
+    info = DataInfo(
+        os.path.basename(os.path.normpath(root)),
+        tuple(class_names),
+        shape,
+        {split: len(paths)},
+        tuple(skipped),
+        hashlib.sha256(listing.encode()).hexdigest(),
+    )
     return dataset, info
 
 
@@ -203,17 +255,23 @@ def load(source: str, split: str, *, data_dir=None, manual_dir=None, download=Tr
     if os.path.isdir(source):
         return _folder(source, split)
     if os.path.exists(source):
-        raise ValueError(f"`source` must be 'digits', a folder (root/<split>/<class>/<image>) or a tfds name; received "
-                         f"source={source!r}, a file.")
+        raise ValueError(
+            f"`source` must be 'digits', a folder (root/<split>/<class>/<image>) or a tfds name; received "
+            f"source={source!r}, a file."
+        )
     if os.sep in source or source.startswith("."):
-        raise ValueError(f"`source` must be 'digits', an existing folder or a tfds name; received source={source!r}, a path that does not exist.")
+        raise ValueError(
+            f"`source` must be 'digits', an existing folder or a tfds name; received source={source!r}, a path that does not exist."
+        )
     return _tfds(source, split, data_dir, manual_dir, download)
 
 
 INTERPOLATIONS = ("bilinear", "bicubic")
 
 
-def resize_and_center_crop(image, image_size, *, crop_pct: float = 0.875, interpolation: str = "bilinear"):
+def resize_and_center_crop(
+    image, image_size, *, crop_pct: float = 0.875, interpolation: str = "bilinear"
+):
     """torchvision's evaluation transform, `Resize(s) + CenterCrop(image_size)`, in TensorFlow.
 
     The shorter side goes to `s = floor(max(image_size) / crop_pct)` and the longer one to
@@ -228,7 +286,9 @@ def resize_and_center_crop(image, image_size, *, crop_pct: float = 0.875, interp
         TensorShape([224, 224, 3])
     """
     if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"`interpolation` must be one of {INTERPOLATIONS}; received interpolation={interpolation!r}.")
+        raise ValueError(
+            f"`interpolation` must be one of {INTERPOLATIONS}; received interpolation={interpolation!r}."
+        )
     if not 0 < crop_pct <= 1:
         raise ValueError(f"`crop_pct` must be in (0, 1]; received crop_pct={crop_pct!r}.")
     crop_height, crop_width = image_size
@@ -236,22 +296,37 @@ def resize_and_center_crop(image, image_size, *, crop_pct: float = 0.875, interp
     shape = tf.shape(image)
     height, width = tf.cast(shape[0], tf.float64), tf.cast(shape[1], tf.float64)
     short, long = tf.minimum(height, width), tf.maximum(height, width)
-    new_long = tf.cast(tf.floor(resize * long / short), tf.int32)  # torchvision: int(size * long / short)
+    new_long = tf.cast(
+        tf.floor(resize * long / short), tf.int32
+    )  # torchvision: int(size * long / short)
     width_is_short = width <= height
     new_height = tf.where(width_is_short, new_long, resize)
     new_width = tf.where(width_is_short, resize, new_long)
-    image = tf.image.resize(tf.cast(image, tf.float32), tf.stack([new_height, new_width]), method=interpolation,
-                            antialias=True)
+    image = tf.image.resize(
+        tf.cast(image, tf.float32),
+        tf.stack([new_height, new_width]),
+        method=interpolation,
+        antialias=True,
+    )
     image = tf.clip_by_value(tf.round(image), 0, 255)
-    top = tf.cast(tf.round((new_height - crop_height) / 2), tf.int32)  # tf.round: halves to even, as Python's
+    top = tf.cast(
+        tf.round((new_height - crop_height) / 2), tf.int32
+    )  # tf.round: halves to even, as Python's
     left = tf.cast(tf.round((new_width - crop_width) / 2), tf.int32)
-    image = image[top:top + crop_height, left:left + crop_width]
+    image = image[top : top + crop_height, left : left + crop_width]
     image.set_shape([crop_height, crop_width, image.shape[-1]])
     return image
 
 
-def augment(image, *, recipe: str, training: bool, image_size, crop_pct: float = 0.875,
-            interpolation: str = "bilinear"):
+def augment(
+    image,
+    *,
+    recipe: str,
+    training: bool,
+    image_size,
+    crop_pct: float = 0.875,
+    interpolation: str = "bilinear",
+):
     """One image's augmentation: "cifar" (4-pixel zero pad, random crop, flip; He et al. 2015),
     "imagenet" (random-resized crop and flip; evaluation: `resize_and_center_crop` with the
     weights' `crop_pct` and `interpolation`) or "none". The cifar and none recipes take images
@@ -268,14 +343,22 @@ def augment(image, *, recipe: str, training: bool, image_size, crop_pct: float =
     if recipe == "imagenet":
         if training:
             begin, size, _ = tf.image.sample_distorted_bounding_box(
-                tf.shape(image), tf.zeros((1, 0, 4)), area_range=(0.08, 1.0),
-                aspect_ratio_range=(3 / 4, 4 / 3), max_attempts=10, use_image_if_no_bounding_boxes=True,
+                tf.shape(image),
+                tf.zeros((1, 0, 4)),
+                area_range=(0.08, 1.0),
+                aspect_ratio_range=(3 / 4, 4 / 3),
+                max_attempts=10,
+                use_image_if_no_bounding_boxes=True,
             )
             crop = tf.slice(image, begin, size)
-            crop.set_shape([None, None, image.shape[-1]])  # the slice's size is dynamic, channels too
+            crop.set_shape(
+                [None, None, image.shape[-1]]
+            )  # the slice's size is dynamic, channels too
             image = tf.image.resize(crop, image_size)
             return tf.image.random_flip_left_right(image)
-        return resize_and_center_crop(image, image_size, crop_pct=crop_pct, interpolation=interpolation)
+        return resize_and_center_crop(
+            image, image_size, crop_pct=crop_pct, interpolation=interpolation
+        )
     return image
 
 
@@ -287,9 +370,19 @@ def _to_size(image, size):
     return tf.ensure_shape(image, (*size, image.shape[-1]))
 
 
-def pipeline(dataset, *, training: bool, batch_size: int, recipe: str = "none", image_size=None,
-             cache: bool = True, seed: int | None = None, shuffle_buffer: int = 50_000, crop_pct: float = 0.875,
-             interpolation: str = "bilinear"):
+def pipeline(
+    dataset,
+    *,
+    training: bool,
+    batch_size: int,
+    recipe: str = "none",
+    image_size=None,
+    cache: bool = True,
+    seed: int | None = None,
+    shuffle_buffer: int = 50_000,
+    crop_pct: float = 0.875,
+    interpolation: str = "bilinear",
+):
     """Batches a dataset for `model.fit`: cache, shuffle, parallel augmentation, prefetch.
 
     `crop_pct` and `interpolation` set the imagenet recipe's evaluation transform
@@ -308,8 +401,14 @@ def pipeline(dataset, *, training: bool, batch_size: int, recipe: str = "none", 
 
     def prepare(image, label):
         target = size or tuple(image.shape[:2])
-        return augment(image, recipe=recipe, training=training, image_size=target, crop_pct=crop_pct,
-                       interpolation=interpolation), label
+        return augment(
+            image,
+            recipe=recipe,
+            training=training,
+            image_size=target,
+            crop_pct=crop_pct,
+            interpolation=interpolation,
+        ), label
 
     dataset = dataset.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=not training)
     dataset = dataset.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)

@@ -10,8 +10,16 @@ from keras_resnet.tools import data as data_lib
 from keras_resnet.tools import runtimes
 
 
-def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "test", data_dir=None,
-             batch_size: int = 256, out: str = "evaluations", runtime: str | None = None) -> dict:
+def evaluate(
+    model_path: str,
+    data: str = data_lib.EMBEDDED,
+    *,
+    split: str = "test",
+    data_dir=None,
+    batch_size: int = 256,
+    out: str = "evaluations",
+    runtime: str | None = None,
+) -> dict:
     """Evaluates a model or an export on a data set's split, into a new folder of its own.
 
     The data's class names are compared with the model's (its manifest's, or its run's) before
@@ -34,7 +42,9 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
         >>> evaluate("runs/resnet20-digits", "digits")["accuracy"] > 0.9
     """
     if not (isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1):
-        raise ValueError(f"`batch_size` must be an integer >= 1; received batch_size={batch_size!r}.")
+        raise ValueError(
+            f"`batch_size` must be an integer >= 1; received batch_size={batch_size!r}."
+        )
     predictor = runtimes.open_model(model_path, runtime)
     size = tuple(predictor.input_shape[:2])
     dataset, info = data_lib.load(data, split, data_dir=data_dir)
@@ -44,11 +54,20 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
             f"The classes of {data!r} ({split}) are not the model's: only in the data: "
             f"{sorted(set(info.class_names) - set(predictor.class_names))}, only in the model: "
             f"{sorted(set(predictor.class_names) - set(info.class_names))}"
-            + ("" if set(info.class_names) != set(predictor.class_names) else " (the same names in another order)")
-            + f". The model's are {list(predictor.class_names)}.")
+            + (
+                ""
+                if set(info.class_names) != set(predictor.class_names)
+                else " (the same names in another order)"
+            )
+            + f". The model's are {list(predictor.class_names)}."
+        )
     if classes != info.num_classes:
-        raise ValueError(f"The model has {classes} classes and {data!r} ({split}) has {info.num_classes}.")
-    batches = data_lib.pipeline(dataset, training=False, batch_size=batch_size, image_size=size, **predictor.preparation)
+        raise ValueError(
+            f"The model has {classes} classes and {data!r} ({split}) has {info.num_classes}."
+        )
+    batches = data_lib.pipeline(
+        dataset, training=False, batch_size=batch_size, image_size=size, **predictor.preparation
+    )
     labels, logits = [], []
     for images, batch_labels in batches:
         logits.append(predictor(images.numpy()))
@@ -62,7 +81,9 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
     metrics = {
         "accuracy": float((logits.argmax(axis=1) == labels).mean()),
         "top5": float((top5 == labels[:, None]).any(axis=1).mean()),
-        "loss": float(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, None)).mean()),
+        "loss": float(
+            -np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, None)).mean()
+        ),
         "examples": int(len(labels)),
         "model": os.path.abspath(predictor.path),
         "runtime": predictor.format,
@@ -71,7 +92,7 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
         "skipped_files": len(info.skipped),
         "class_names": list(info.class_names),
         "confusion_matrix": matrix.tolist(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "folder": folder,
     }
     write_json(os.path.join(folder, "evaluation.json"), metrics)
@@ -80,7 +101,7 @@ def evaluate(model_path: str, data: str = data_lib.EMBEDDED, *, split: str = "te
 
 
 def _model_label(predictor):
-    """"resnet20-digits-v1-model_int8.tflite" for runs/../resnet20-digits/1/model_int8.tflite,
+    """ "resnet20-digits-v1-model_int8.tflite" for runs/../resnet20-digits/1/model_int8.tflite,
     the run's or file's name otherwise."""
     path = os.path.abspath(predictor.path)
     parent = os.path.basename(os.path.dirname(path))
@@ -88,7 +109,11 @@ def _model_label(predictor):
         return f"{os.path.basename(os.path.dirname(os.path.dirname(path)))}-v{parent}-{_file_label(path)}"
     if os.path.isdir(path) and os.path.basename(path).isdigit():  # a SavedModel version folder
         return f"{os.path.basename(os.path.dirname(path))}-v{os.path.basename(path)}-saved_model"
-    return _file_label(path) if not path.endswith(("best.keras", "last.keras")) else f"{parent}-{_file_label(path)}"
+    return (
+        _file_label(path)
+        if not path.endswith(("best.keras", "last.keras"))
+        else f"{parent}-{_file_label(path)}"
+    )
 
 
 def _new_folder(out, label):
@@ -105,7 +130,7 @@ def _new_folder(out, label):
 
 
 def _file_label(path):
-    """"model_int8.tflite" for .../model_int8.tflite (model_int8.onnx sits beside it), "best" for
+    """ "model_int8.tflite" for .../model_int8.tflite (model_int8.onnx sits beside it), "best" for
     .../best.keras, "saved_model" for a SavedModel folder."""
     if os.path.isdir(path):
         return "saved_model"
@@ -126,8 +151,15 @@ def _plot_confusion(matrix, class_names, path):
         axis.set_xticks(range(len(class_names)), class_names, rotation=90)
         axis.set_yticks(range(len(class_names)), class_names)
         for (i, j), count in np.ndenumerate(matrix):
-            axis.text(j, i, count, ha="center", va="center", fontsize=7,
-                      color="white" if count > matrix.max() / 2 else "black")
+            axis.text(
+                j,
+                i,
+                count,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if count > matrix.max() / 2 else "black",
+            )
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
     figure.colorbar(image)

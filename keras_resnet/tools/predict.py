@@ -10,7 +10,9 @@ from keras_resnet.tools._tensorflow import tf
 from keras_resnet.tools.data import IMAGE_FORMATS, inspect_image, resize_and_center_crop
 
 
-def read_image(path, size, *, resize: bool = False, crop_pct: float = 1.0, interpolation: str = "bilinear") -> np.ndarray:
+def read_image(
+    path, size, *, resize: bool = False, crop_pct: float = 1.0, interpolation: str = "bilinear"
+) -> np.ndarray:
     """An image file as float32 RGB pixels in [0, 255], shape `size` (height, width, channels).
 
     An image of another size or channel count is refused (the model would see something else
@@ -29,17 +31,23 @@ def read_image(path, size, *, resize: bool = False, crop_pct: float = 1.0, inter
     try:
         inspect_image(path)  # the same formats and pixel limit as folders
     except ValueError as error:
-        raise ValueError(f"`image` must be a {', '.join(IMAGE_FORMATS)} file; received image={path!r}: {error}.") from None
+        raise ValueError(
+            f"`image` must be a {', '.join(IMAGE_FORMATS)} file; received image={path!r}: {error}."
+        ) from None
     try:
         image = tf.io.decode_image(content, channels=3 if resize else 0, expand_animations=False)
     except tf.errors.InvalidArgumentError as error:
         raise ValueError(f"`image` {path!r} could not be decoded: {error.message}") from None
     height, width, channels = size
     if resize:
-        return resize_and_center_crop(image, (height, width), crop_pct=crop_pct, interpolation=interpolation).numpy()
+        return resize_and_center_crop(
+            image, (height, width), crop_pct=crop_pct, interpolation=interpolation
+        ).numpy()
     if tuple(image.shape) != (height, width, channels):
-        raise ValueError(f"`image` {path!r} is {image.shape[1]}x{image.shape[0]} with {image.shape[2]} channel(s); the model "
-                         f"takes {width}x{height} with {channels}. Pass --resize (resize=True) to resize and convert it.")
+        raise ValueError(
+            f"`image` {path!r} is {image.shape[1]}x{image.shape[0]} with {image.shape[2]} channel(s); the model "
+            f"takes {width}x{height} with {channels}. Pass --resize (resize=True) to resize and convert it."
+        )
     return image.numpy().astype(np.float32)
 
 
@@ -52,7 +60,9 @@ def class_names_for(predictor, classes: int) -> list[str]:
     return [f"class {index}" for index in range(classes)]
 
 
-def predict(images, model, *, top_k: int = 5, resize: bool = False, preprocessing: str | None = None):
+def predict(
+    images, model, *, top_k: int = 5, resize: bool = False, preprocessing: str | None = None
+):
     """The `top_k` classes of each image file.
 
     Args:
@@ -74,11 +84,18 @@ def predict(images, model, *, top_k: int = 5, resize: bool = False, preprocessin
         raise ValueError(f"`top_k` must be at least 1; received top_k={top_k!r}.")
     predictor = runtimes.open_model(model)
     if predictor.manifest.get("tflite_and_onnx_output") == "features":
-        raise ValueError(f"`model` {model!r} has no classifier head (it outputs features); predict needs one.")
+        raise ValueError(
+            f"`model` {model!r} has no classifier head (it outputs features); predict needs one."
+        )
     preparation = predictor.preparation
-    transform = {"crop_pct": preparation.get("crop_pct", 0.875), "interpolation": preparation.get("interpolation", "bilinear")}
+    transform = {
+        "crop_pct": preparation.get("crop_pct", 0.875),
+        "interpolation": preparation.get("interpolation", "bilinear"),
+    }
     if preparation["recipe"] != "imagenet":
-        transform["crop_pct"] = 1.0  # the model saw whole images: crop only what the aspect ratio must lose
+        transform["crop_pct"] = (
+            1.0  # the model saw whole images: crop only what the aspect ratio must lose
+        )
     results = []
     for path in images:
         pixels = read_image(path, predictor.input_shape, resize=resize, **transform)[None]

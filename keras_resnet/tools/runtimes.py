@@ -66,16 +66,24 @@ def _export_copy(model, fold_preprocessing=False):
     the same function, in one elementwise op instead of two. In int8 ResNet-50 the two ops and
     the requantisation between them cost 0.8 ms of 13.0 at batch 1 (LiteRT, 2 cores)."""
     folded = _foldable_preprocessing(model) if fold_preprocessing else None
-    subsampling = {layer.name for layer in model.layers
-                   if isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.pool_size) == (1, 1)}
-    if not subsampling and not folded and all(layer.dtype_policy.name == "float32" for layer in model.layers):
+    subsampling = {
+        layer.name
+        for layer in model.layers
+        if isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.pool_size) == (1, 1)
+    }
+    if (
+        not subsampling
+        and not folded
+        and all(layer.dtype_policy.name == "float32" for layer in model.layers)
+    ):
         return model
     preprocessing, first_conv = folded or (None, None)
 
     def clone(layer):
         if layer.name in subsampling:
-            return keras.layers.DepthwiseConv2D(1, strides=layer.strides, use_bias=False, dtype="float32",
-                                                name=layer.name)
+            return keras.layers.DepthwiseConv2D(
+                1, strides=layer.strides, use_bias=False, dtype="float32", name=layer.name
+            )
         if layer is preprocessing:
             return _SubtractMean(affine_form(layer.mode)[0], dtype="float32", name=layer.name)
         return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
@@ -88,7 +96,9 @@ def _export_copy(model, fold_preprocessing=False):
         elif first_conv is not None and layer.name == first_conv.name:
             kernel, *rest = first_conv.get_weights()
             _, std, order = affine_form(preprocessing.mode)
-            moved = np.empty_like(kernel)  # conv((z / std)[..., order], K) = conv(z, K'), K'[:, :, order] = K / std[order]
+            moved = np.empty_like(
+                kernel
+            )  # conv((z / std)[..., order], K) = conv(z, K'), K'[:, :, order] = K / std[order]
             moved[:, :, list(order)] = kernel / std[list(order)][:, None]
             layer.set_weights([moved, *rest])
         else:
@@ -101,7 +111,9 @@ def has_preprocessing(model) -> bool:
     return any(isinstance(layer, ImagePreprocessing) for layer in model.layers)
 
 
-def logits_model(model, preprocessing: str | None = None, *, fold_preprocessing: bool = False) -> keras.Model:
+def logits_model(
+    model, preprocessing: str | None = None, *, fold_preprocessing: bool = False
+) -> keras.Model:
     """The float32 model that exports run: input "images", output logits.
 
     A softmax head is replaced by a linear copy of itself (logits are what int8 quantises well,
@@ -120,17 +132,23 @@ def logits_model(model, preprocessing: str | None = None, *, fold_preprocessing:
         (None, 10)
     """
     if any(getattr(layer, "data_format", None) == "channels_first" for layer in model.layers):
-        raise ValueError(f"`model` {model.name!r} is channels-first; exports take channels-last models. Build it "
-                         "with data_format='channels_last' and copy the weights (`set_weights`): they are the same.")
+        raise ValueError(
+            f"`model` {model.name!r} is channels-first; exports take channels-last models. Build it "
+            "with data_format='channels_last' and copy the weights (`set_weights`): they are the same."
+        )
     if len(model.inputs) != 1 or None in model.input_shape[1:]:
-        raise ValueError(f"`model` must have one image input of known size; received input shape {model.input_shape}. "
-                         "Build it with input_shape=(height, width, 3).")
+        raise ValueError(
+            f"`model` must have one image input of known size; received input shape {model.input_shape}. "
+            "Build it with input_shape=(height, width, 3)."
+        )
     model = _export_copy(model, fold_preprocessing)
     inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME, dtype="float32")
     x = inputs
     if preprocessing is not None:
         if preprocessing not in MODES:
-            raise ValueError(f"`preprocessing` must be one of {list(MODES)} or None; received preprocessing={preprocessing!r}.")
+            raise ValueError(
+                f"`preprocessing` must be one of {list(MODES)} or None; received preprocessing={preprocessing!r}."
+            )
         x = ImagePreprocessing(preprocessing, dtype="float32", name="export_preprocessing")(x)
     head = model.layers[-1]
     if not isinstance(head, keras.layers.Dense):
@@ -140,8 +158,6 @@ def logits_model(model, preprocessing: str | None = None, *, fold_preprocessing:
     outputs = linear(body(x))
     linear.set_weights(head.get_weights())
     return keras.Model(inputs, outputs, name=f"{model.name}_logits")
-
-
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -167,13 +183,18 @@ class Predictor:
     def preparation(self) -> dict:
         """How evaluation images are prepared for this model, from its manifest (or run's
         config): the training recipe, and the imagenet recipe's resize and crop."""
-        return {"recipe": self.manifest.get("recipe") or "none", **self.manifest.get("eval_transform", {})}
+        return {
+            "recipe": self.manifest.get("recipe") or "none",
+            **self.manifest.get("eval_transform", {}),
+        }
 
     def __call__(self, images) -> np.ndarray:
         images = np.asarray(images)
         if images.ndim != 4 or tuple(images.shape[1:]) != tuple(self.input_shape):
-            raise ValueError(f"`images` must have shape (batch, {', '.join(map(str, self.input_shape))}) for {self.path}; "
-                             f"received shape {images.shape}.")
+            raise ValueError(
+                f"`images` must have shape (batch, {', '.join(map(str, self.input_shape))}) for {self.path}; "
+                f"received shape {images.shape}."
+            )
         if self.input_dtype == "uint8" and images.dtype != np.uint8:
             images = np.clip(np.round(images), 0, 255)
         return np.asarray(self._run(images.astype(self.input_dtype)), dtype=np.float32)
@@ -215,8 +236,12 @@ class SavedModelPredictor(Predictor):
 
         super().__init__(path, manifest)
         self._function = tf.saved_model.load(self.path).signatures["serving_default"]
-        (name, spec), = self._function.structured_input_signature[1].items()
-        self.input_name, self.input_shape, self.input_dtype = name, tuple(spec.shape[1:]), spec.dtype.name
+        ((name, spec),) = self._function.structured_input_signature[1].items()
+        self.input_name, self.input_shape, self.input_dtype = (
+            name,
+            tuple(spec.shape[1:]),
+            spec.dtype.name,
+        )
         outputs = self._function.structured_outputs
         self.output_name = "logits" if "logits" in outputs else next(iter(outputs))
 
@@ -238,7 +263,7 @@ class SavedModelV1Predictor(Predictor):
         with self._graph.as_default():
             meta_graph = tf.compat.v1.saved_model.load(self._session, ["serve"], self.path)
         signature = meta_graph.signature_def["serving_default"]
-        (self.input_name, tensor), = signature.inputs.items()
+        ((self.input_name, tensor),) = signature.inputs.items()
         shape = [dim.size for dim in tensor.tensor_shape.dim]
         self.input_shape, self.input_dtype = tuple(shape[1:]), tf.dtypes.as_dtype(tensor.dtype).name
         self._input = tensor.name
@@ -259,7 +284,9 @@ class LiteRTPredictor(Predictor):
         interpreter = require("ai_edge_litert.interpreter", "export")
 
         super().__init__(path, manifest)
-        self.interpreter = interpreter.Interpreter(model_path=self.path, num_threads=num_threads or os.cpu_count())
+        self.interpreter = interpreter.Interpreter(
+            model_path=self.path, num_threads=num_threads or os.cpu_count()
+        )
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         self.input_shape = tuple(int(d) for d in self._input["shape"][1:])
@@ -275,7 +302,9 @@ class LiteRTPredictor(Predictor):
         scale, zero_point = self._input["quantization"]
         if scale and (scale, zero_point) != (1.0, 0):
             info = np.iinfo(self._input["dtype"])
-            images = np.clip(np.round(images / scale + zero_point), info.min, info.max).astype(self._input["dtype"])
+            images = np.clip(np.round(images / scale + zero_point), info.min, info.max).astype(
+                self._input["dtype"]
+            )
         self.interpreter.set_tensor(self._input["index"], images)
         self.interpreter.invoke()
         outputs = self.interpreter.get_tensor(self._output["index"])
@@ -286,7 +315,10 @@ class LiteRTPredictor(Predictor):
         """The file's operators (built-in ones only, when exported here) and the number of
         XNNPACK partitions (1: XNNPACK runs the whole graph in one piece)."""
         names = [op["op_name"] for op in self.interpreter._get_ops_details()]
-        return {"ops": sorted(set(names) - {"DELEGATE"}), "xnnpack_partitions": names.count("DELEGATE")}
+        return {
+            "ops": sorted(set(names) - {"DELEGATE"}),
+            "xnnpack_partitions": names.count("DELEGATE"),
+        }
 
 
 class OnnxPredictor(Predictor):
@@ -302,7 +334,9 @@ class OnnxPredictor(Predictor):
         # onnxruntime's default is one thread per physical core; set it like LiteRT's, so that
         # the benchmark compares kernels, not thread counts.
         options.intra_op_num_threads = num_threads or os.cpu_count()
-        self.session = onnxruntime.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            self.path, options, providers=["CPUExecutionProvider"]
+        )
         spec = self.session.get_inputs()[0]
         self.input_name, self.input_shape = spec.name, tuple(spec.shape[1:])
         self.input_dtype = {"tensor(float)": "float32", "tensor(uint8)": "uint8"}[spec.type]
@@ -321,10 +355,19 @@ class OnnxPredictor(Predictor):
         producers = {output: node.op_type for node in graph.node for output in node.output}
         quantizers = ("QuantizeLinear", "DequantizeLinear")
         names = [node.op_type for node in graph.node]
-        float_ops = [node.op_type for node in graph.node if node.op_type not in quantizers
-                     and node.input and producers.get(node.input[0]) != "DequantizeLinear"]
-        return {"ops": sorted(set(names) - set(quantizers)), "quantize_linear": names.count("QuantizeLinear"),
-                "dequantize_linear": names.count("DequantizeLinear"), "float_ops": sorted(float_ops)}
+        float_ops = [
+            node.op_type
+            for node in graph.node
+            if node.op_type not in quantizers
+            and node.input
+            and producers.get(node.input[0]) != "DequantizeLinear"
+        ]
+        return {
+            "ops": sorted(set(names) - set(quantizers)),
+            "quantize_linear": names.count("QuantizeLinear"),
+            "dequantize_linear": names.count("DequantizeLinear"),
+            "float_ops": sorted(float_ops),
+        }
 
 
 def _manifest_for(path):
@@ -332,7 +375,9 @@ def _manifest_for(path):
     for candidate in (os.path.join(folder, MANIFEST), os.path.join(folder, "config.json")):
         if os.path.exists(candidate):
             manifest = read_json(candidate)
-            if "classes" in manifest and "class_names" not in manifest:  # a run folder's config.json
+            if (
+                "classes" in manifest and "class_names" not in manifest
+            ):  # a run folder's config.json
                 manifest["class_names"] = manifest["classes"]
             return manifest
     return {}
@@ -351,9 +396,13 @@ def model_format(path) -> str:
             if path.endswith(suffix):
                 return name
     else:
-        raise FileNotFoundError(f"`model` must be an existing file or folder; received model={path!r}.")
-    raise ValueError(f"`model` must be a .keras file, a run folder, a SavedModel folder, a .tflite or an .onnx file; "
-                     f"received model={path!r}, which is none of these.")
+        raise FileNotFoundError(
+            f"`model` must be an existing file or folder; received model={path!r}."
+        )
+    raise ValueError(
+        f"`model` must be a .keras file, a run folder, a SavedModel folder, a .tflite or an .onnx file; "
+        f"received model={path!r}, which is none of these."
+    )
 
 
 def open_model(path, runtime: str | None = None) -> Predictor:
@@ -374,8 +423,16 @@ def open_model(path, runtime: str | None = None) -> Predictor:
         raise ValueError(f"`runtime` must be one of {FORMATS}; received runtime={runtime!r}.")
     manifest = _manifest_for(path)
     if runtime == "keras" and os.path.isdir(path):
-        path = next(os.path.join(path, name) for name in ("best.keras", "last.keras")
-                    if os.path.exists(os.path.join(path, name)))
-    loader = {"keras": KerasPredictor, "saved_model": SavedModelPredictor, "saved_model_tf1": SavedModelV1Predictor,
-              "tflite": LiteRTPredictor, "onnx": OnnxPredictor}[runtime]
+        path = next(
+            os.path.join(path, name)
+            for name in ("best.keras", "last.keras")
+            if os.path.exists(os.path.join(path, name))
+        )
+    loader = {
+        "keras": KerasPredictor,
+        "saved_model": SavedModelPredictor,
+        "saved_model_tf1": SavedModelV1Predictor,
+        "tflite": LiteRTPredictor,
+        "onnx": OnnxPredictor,
+    }[runtime]
     return loader(path, manifest)
