@@ -11,7 +11,7 @@ import importlib.util
 import sys
 from typing import TYPE_CHECKING
 
-__version__ = "0.2.0"
+from keras_resnet.version import __version__  # noqa: F401
 
 if TYPE_CHECKING or "keras" in sys.modules:
     from keras_resnet._api import *  # noqa: F403
