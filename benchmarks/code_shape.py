@@ -64,7 +64,7 @@ def main():
     print(f"| module ({args.ref or 'working tree'}) | lines |\n|---|---:|")
     for path, text in sorted(files.items(), key=lambda item: -len(item[1].splitlines()))[:5]:
         print(f"| {path} | {len(text.splitlines())} |")
-    print(f"\n| function | lines | parameters |\n|---|---:|---:|")
+    print("\n| function | lines | parameters |\n|---|---:|---:|")
     rows = [row for path, text in files.items() for row in functions(path, text)]
     for lines, count, name in sorted(rows, reverse=True)[: args.top]:
         print(f"| {name} | {lines} | {count} |")
