@@ -1,5 +1,6 @@
 """The shape of the package's code: its longest modules and functions, with their lengths and
-parameter counts, in the working tree or at a commit.
+parameter counts, and the tests' census (test functions, assertions), in the working tree or at
+a commit.
 
     python benchmarks/code_shape.py                # the working tree
     python benchmarks/code_shape.py --ref b133e91  # the package as it was at a commit
@@ -13,14 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def sources(ref):
-    """{path: text} of every .py file under keras_resnet/, at `ref` (None: the working tree)."""
+def sources(ref, folder="keras_resnet"):
+    """{path: text} of every .py file under `folder`, at `ref` (None: the working tree)."""
     if ref is None:
-        return {
-            str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "keras_resnet").rglob("*.py")
-        }
+        return {str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / folder).rglob("*.py")}
     listing = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", ref, "keras_resnet"],
+        ["git", "ls-tree", "-r", "--name-only", ref, folder],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -55,6 +54,26 @@ def functions(path, text):
     return rows
 
 
+def census(files):
+    """(test functions, assertions) of test modules: `assert` statements, and calls of
+    `pytest.raises`/`pytest.warns`/`pytest.approx`-free `np.testing.assert_*` and `assert_*`
+    helpers."""
+    tests = assertions = 0
+    for path, text in files.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                tests += path.rsplit("/", 1)[-1].startswith("test_")
+            elif isinstance(node, ast.Assert):
+                assertions += 1
+            elif isinstance(node, ast.Call):
+                name = ast.unparse(node.func)
+                last = name.rsplit(".", 1)[-1]
+                assertions += name in ("pytest.raises", "pytest.warns") or last.startswith(
+                    "assert_"
+                )
+    return tests, assertions
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref", help="a git commit (default: the working tree)")
@@ -68,6 +87,8 @@ def main():
     rows = [row for path, text in files.items() for row in functions(path, text)]
     for lines, count, name in sorted(rows, reverse=True)[: args.top]:
         print(f"| {name} | {lines} | {count} |")
+    tests, assertions = census(sources(args.ref, "tests"))
+    print(f"\ntests/: {tests} test functions, {assertions} assertions")
 
 
 if __name__ == "__main__":

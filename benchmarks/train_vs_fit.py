@@ -37,16 +37,15 @@ def _fit_worker(args):
         epochs=args.epochs,
         precision=args.precision,
     )
-    dataset, info = data_lib.load(args.data, "train")
-    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(5000)), strict=True)
-    images, labels = np.concatenate(images), np.concatenate(labels)
-    one_hot = np.eye(info.num_classes, dtype="float32")[labels]
-    steps = len(images) // args.batch_size
-    with train_lib._run_globals(
-        config.seed, {"float32": "float32", "bfloat16": "mixed_bfloat16"}[args.precision]
-    ):
-        model = train_lib._build(config, info, images.shape[1:3], 1)
-        train_lib._compile(model, train_lib._optimizer(config, steps), config)
+    with train_lib.seeded(config.seed, train_lib.POLICIES[config.precision]):
+        plan, _ = train_lib.resolve(config)  # the tool's own checks, model and compilation
+        dataset, _ = data_lib.load(args.data, "train")
+        images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(5000)), strict=True)
+        images, labels = np.concatenate(images), np.concatenate(labels)
+        one_hot = np.eye(len(plan.classes), dtype="float32")[labels]
+        steps = plan.steps_per_epoch
+        model = train_lib.build_model(plan)
+        train_lib.compile_model(model, plan)
     throughput = Throughput(images=steps * args.batch_size)  # as the tool's history.csv measures
     model.fit(
         images[: steps * args.batch_size],

@@ -490,6 +490,16 @@ def main(argv=None):
         USER_ERRORS
     ) as error:  # what the user can fix: one line; anything else keeps its traceback
         parser.exit(2, f"keras-resnet: error: {' '.join(str(error).split())}\n")
+    except KeyboardInterrupt as interrupted:  # Ctrl-C: where it stopped; exit 128 + SIGINT
+        # A run stopped at a step boundary says where (`train.Interrupted`); a bare
+        # KeyboardInterrupt came outside a training step.
+        message = " ".join(str(interrupted).split()) or (
+            "Interrupted; the run folder keeps its last completed epoch, and the same command "
+            "continues."
+            if args.command == "train"
+            else "Interrupted."
+        )
+        parser.exit(130, f"keras-resnet: {message}\n")
     return 0
 
 

@@ -388,8 +388,9 @@ def pipeline(
     `crop_pct` and `interpolation` set the imagenet recipe's evaluation transform
     (`resize_and_center_crop`); use the weights' own (`PublishedWeights.crop_pct`).
 
-    Training batches drop the remainder: every step sees a full global batch (and oneDNN's
-    crash on odd batch sizes in 1x1 stride-2 conv gradients, DEVELOPERS.md, cannot trigger).
+    Training batches drop the remainder: every step sees a full global batch, and oneDNN's
+    crash (a double free) computing the weight gradient of a 1x1 stride-2 convolution with
+    fewer than 16 input channels at an odd batch size cannot trigger.
     """
     if recipe not in RECIPES:
         raise ValueError(f"`recipe` must be one of {RECIPES}; received recipe={recipe!r}.")

@@ -139,13 +139,11 @@ def _file_label(path):
 
 
 def _plot_confusion(matrix, class_names, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no process-wide backend or figure list
 
     size = max(4, 0.5 * len(class_names))
-    figure, axis = plt.subplots(figsize=(size + 1, size))
+    figure = Figure(figsize=(size + 1, size))
+    axis = figure.subplots()
     image = axis.imshow(matrix, cmap="Blues")
     if len(class_names) <= 30:
         axis.set_xticks(range(len(class_names)), class_names, rotation=90)
@@ -165,4 +163,3 @@ def _plot_confusion(matrix, class_names, path):
     figure.colorbar(image)
     figure.tight_layout()
     atomic_write(path, lambda partial: figure.savefig(partial, format="png", dpi=100))
-    plt.close(figure)
