@@ -14,16 +14,22 @@ tf.config.set_logical_device_configuration(
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures"
+# Any folder benchmarks/make_fixtures.py made can stand in for ../shared/fixtures.
+FIXTURES = Path(os.environ.get("KERAS_RESNET_FIXTURES") or DEFAULT_FIXTURES)
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # for `import examples...` and `import helpers`
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir():
-    """../shared/fixtures: skipped where it is missing, but a failure in CI (.ci/run sets
-    KERAS_RESNET_CI), where the parity tests must run."""
+    """The torchvision fixtures: $KERAS_RESNET_FIXTURES, else ../shared/fixtures. A missing
+    ../shared/fixtures skips the tests that read it, except in CI (.ci/run sets
+    KERAS_RESNET_CI), where the parity tests must run; a missing folder named by
+    KERAS_RESNET_FIXTURES always fails, since someone asked for it."""
     if not FIXTURES.is_dir():
         message = f"torchvision fixtures not found at {FIXTURES}"
+        if FIXTURES != DEFAULT_FIXTURES:
+            pytest.fail(message + " (named by KERAS_RESNET_FIXTURES)")
         if os.environ.get("KERAS_RESNET_CI"):
             pytest.fail(message + " (in CI they must be there)")
         pytest.skip(message)

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from conftest import DEFAULT_FIXTURES, FIXTURES
 from helpers import images, randomise_vectors
 from safetensors.numpy import load_file
 
@@ -10,21 +11,36 @@ import keras_resnet
 from keras_resnet.weights import load_torchvision_state
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def _fixture_names():
+    """Every <name>.npz in the fixtures folder; ../shared/fixtures must hold at least resnet18
+    and resnet50 (an empty folder fails on them rather than collecting no test)."""
+    names = {path.stem for path in FIXTURES.glob("*.npz")}
+    if FIXTURES == DEFAULT_FIXTURES or not names:
+        names |= {"resnet18", "resnet50"}
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", _fixture_names())
 def test_torchvision_fixture_logits(fixtures_dir, name):
     reference = np.load(fixtures_dir / f"{name}.npz")
     model = keras_resnet.build(
-        name, classes=10, input_shape=(64, 64, 3), classifier_activation=None
+        name,
+        weights=str(fixtures_dir / f"{name}.safetensors"),
+        classes=10,
+        input_shape=reference["x"].shape[1:],
+        classifier_activation=None,
     )
-    load_torchvision_state(model, load_file(fixtures_dir / f"{name}.safetensors"))
     logits = model(reference["x"], training=False).numpy()
+    assert logits.shape == reference["logits"].shape
     assert np.abs(logits - reference["logits"]).max() < 1e-4
 
 
 def test_same_padding_would_not_reproduce_torchvision(fixtures_dir):
     """The fixture can tell symmetric from TensorFlow-'same' padding on strided convs."""
     reference = np.load(fixtures_dir / "resnet18.npz")
-    model = keras_resnet.ResNet18(classes=10, input_shape=(64, 64, 3), classifier_activation=None)
+    model = keras_resnet.ResNet18(
+        classes=10, input_shape=reference["x"].shape[1:], classifier_activation=None
+    )
     load_torchvision_state(model, load_file(fixtures_dir / "resnet18.safetensors"))
     # Shift the input by one pixel, as asymmetric padding would: the logits move.
     shifted = np.pad(reference["x"], [(0, 0), (0, 1), (0, 1), (0, 0)])[:, 1:, 1:]
