@@ -237,7 +237,7 @@ def _default_recipe(config):
         return config.recipe
     if config.data == data_lib.EMBEDDED:
         return "none"  # 8x8 digits: a 4-pixel shift or a flip would change what they show
-    return "cifar" if MODELS[config.model].default_size == 32 else "imagenet"
+    return "cifar" if MODELS[config.model].stem == "cifar" else "imagenet"
 
 
 def eval_transform(config) -> dict:
