@@ -16,6 +16,8 @@ from keras_resnet.models import (
     IMAGENET_DEPTHS,
     MODELS,
     VARIANTS,
+    ModelOptions,
+    ModelSpec,
     ResNet,
     ResNet18,
     ResNet20,

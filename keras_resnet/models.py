@@ -1,11 +1,14 @@
-"""The ResNet family: one table from depth to blocks per stage, one builder for all of it, and an
-explicit, registered builder per named model with keras.applications' signature."""
+"""The ResNet family: one table from depth to blocks per stage, one builder for all of it, one table
+of the options every model takes, and an explicit, registered builder per named model with
+keras.applications' signature."""
 
 __all__ = [
     "CIFAR_DEPTHS",
     "IMAGENET_DEPTHS",
     "MODELS",
     "VARIANTS",
+    "ModelOptions",
+    "ModelSpec",
     "ResNet",
     "build",
     "feature_extractor",
@@ -33,9 +36,11 @@ __all__ = [
 
 import contextlib
 import dataclasses
+import inspect
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 
 import keras
@@ -46,6 +51,7 @@ from keras_resnet import (
     optimizers,  # noqa: F401  (registers SGD and AdamW, which checkpoints hold, for load_model)
 )
 from keras_resnet import weights as weights_lib
+from keras_resnet._checks import is_int, is_number
 from keras_resnet.preprocessing import ImagePreprocessing
 
 # ImageNet ResNets: depth -> (block, blocks per stage). He et al. 2015, Table 1;
@@ -78,13 +84,23 @@ VARIANTS = {
     "v2": blocks.BlockConfig(use_bias=True, bn_epsilon=1.001e-5, bn_momentum=0.99),
 }
 
+# The preprocessing each variant's usual weights were trained with (see `preprocess_input`).
+VARIANT_PREPROCESSING = {"v1.5": "torch", "v1d": "torch", "v1": "caffe", "v2": "tf"}
+
 BLOCKS = {
     ("basic", False): blocks.basic_block,
     ("bottleneck", False): blocks.bottleneck_block,
     ("basic", True): blocks.preact_basic_block,
     ("bottleneck", True): blocks.preact_bottleneck_block,
 }
-STEMS = ("imagenet", "cifar")
+
+# What a stem's nets default to: ImageNet's 224x224 crops and 1,000 classes; CIFAR's 32x32
+# images and 10 classes, with 16 filters in the stem and first stage (He et al. 2015, sec. 4.2).
+STEM_DEFAULTS = {
+    "imagenet": {"size": 224, "classes": 1000, "filters": 64},
+    "cifar": {"size": 32, "classes": 10, "filters": 16},
+}
+STEMS = tuple(STEM_DEFAULTS)
 POOLINGS = (None, "avg", "max")
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -124,94 +140,210 @@ def load_model(path: "str | os.PathLike", **kwargs) -> keras.Model:
         return keras.saving.load_model(path, **kwargs)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# --- the options every model takes ------------------------------------------------------------
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _option(default, doc: str):
+    """A `ModelOptions` field: its default and the line that documents it in every docstring."""
+    return dataclasses.field(default=default, metadata={"doc": doc})
 
 
-def _check_flag(argument, value):
-    if not isinstance(value, bool):
-        _fail(argument, value, "True or False")
+@dataclasses.dataclass(frozen=True)
+class ModelOptions:
+    """The keyword-only options of `ResNet` and of the named builders, in one table: each
+    field's default and documentation line, and in `check` what it accepts.
+
+    The builders' and `ResNet`'s docstrings document their options from these fields, and the
+    fields that `blocks.BlockConfig` shares by name reach every block. So an option is added
+    here (a field and its check), in the signatures of `ResNet` and of the builders that take
+    it (explicit, for IDEs and the docs), and where blocks.py uses it.
+
+    Example:
+        >>> ModelOptions(se_ratio=2.0).check("basic")
+        Traceback (most recent call last):
+        ValueError: `se_ratio` must be None or a number in (0, 1]; received se_ratio=2.0.
+    """
+
+    variant: str = _option(
+        "v1.5",
+        '"v1.5" (torchvision, the default), "v1" (keras.applications ResNet50), "v1d" '
+        "(ResNet-D: deep stem, average-pool shortcuts; ImageNet stems only), "
+        '"v2" (pre-activation, keras.applications ResNet50V2).',
+    )
+    stem: str = _option(
+        "imagenet",
+        '"imagenet" (7x7 stride-2 conv and 3x3 stride-2 max-pool) or "cifar" (3x3 conv, no pool).',
+    )
+    filters: int = _option(64, "filters of the stem and of the first stage.")
+    shortcut: str | None = _option(
+        None,
+        'CIFAR nets only: "A" (parameter-free zero-padded identity; the named CIFAR nets\' '
+        'default, as in the paper) or "B" (1x1 projection; what None means) where shapes change.',
+    )
+    zero_init_residual: bool = _option(
+        False, "start each residual branch's last BatchNorm gamma at 0."
+    )
+    drop_path_rate: float = _option(
+        0.0,
+        "stochastic depth: the drop rate of the last block; it rises linearly from 0 at the "
+        "first (Huang et al. 2016). Identity at inference.",
+    )
+    se_ratio: float | None = _option(
+        None, "add squeeze-and-excitation with this reduction ratio (e.g. 1/16); None for none."
+    )
+    groups: int = _option(
+        1, "groups of the bottleneck's 3x3 conv (ResNeXt: 32 with width_per_group=4 is 32x4d)."
+    )
+    width_per_group: int = _option(
+        64,
+        "bottleneck width per group (64: ResNet; 4 with groups=32: ResNeXt-50 32x4d; "
+        "128: Wide ResNet-50-2).",
+    )
+    plain: bool = _option(False, "remove every shortcut (the paper's plain baseline).")
+    synchronized_bn: bool = _option(
+        False,
+        "synchronise BatchNorm statistics across the replicas of a tf.distribute strategy "
+        "(TensorFlow backend only).",
+    )
+    include_preprocessing: bool = _option(
+        False,
+        "the model takes raw RGB pixels in [0, 255] and applies `preprocess_input` itself (a "
+        "layer named `preprocessing`), so exports take images as they come.",
+    )
+    preprocessing: str | None = _option(
+        None,
+        "the `preprocess_input` mode; defaults to the one the weights were trained with "
+        '("torch" for v1.5/v1d, "caffe" for v1, "tf" for v2).',
+    )
+    data_format: str | None = _option(
+        None,
+        '"channels_last" (NHWC) or "channels_first" (NCHW); None follows '
+        "`keras.config.image_data_format()`. The weights are the same in both.",
+    )
+
+    def __post_init__(self):
+        if not self.data_format:  # None: Keras' global setting, as every Keras layer reads it
+            object.__setattr__(self, "data_format", keras.config.image_data_format())
+
+    @classmethod
+    def of(cls, arguments: dict) -> "ModelOptions":
+        """The options among a builder's arguments (its `locals()`)."""
+        return cls(**{field.name: arguments[field.name] for field in dataclasses.fields(cls)})
+
+    def check(self, block: str) -> None:
+        """Raises a ValueError naming the first option that is not accepted with `block`."""
+        if self.variant not in VARIANTS:
+            _fail("variant", self.variant, f"one of {sorted(VARIANTS)}")
+        if self.stem not in STEMS:
+            _fail("stem", self.stem, f"one of {STEMS}")
+        if self.data_format not in DATA_FORMATS:
+            _fail("data_format", self.data_format, "None, 'channels_last' or 'channels_first'")
+        if self.shortcut is not None and self.stem != "cifar":
+            _fail(
+                "shortcut",
+                self.shortcut,
+                "None on ImageNet ResNets (shortcut options A/B are the CIFAR nets')",
+            )
+        if self.shortcut not in (None, "A", "B"):
+            _fail("shortcut", self.shortcut, "'A' (zero-padded identity) or 'B' (1x1 projection)")
+        if self.variant == "v1d" and self.stem == "cifar":
+            _fail(
+                "variant",
+                self.variant,
+                "'v1.5', 'v1' or 'v2' for CIFAR nets, which have no ImageNet stem to deepen",
+            )
+        for field in dataclasses.fields(self):
+            if field.type is bool and not isinstance(getattr(self, field.name), bool):
+                _fail(field.name, getattr(self, field.name), "True or False")
+        if self.synchronized_bn and keras.backend.backend() != "tensorflow":
+            _fail(
+                "synchronized_bn",
+                True,
+                f"False on the {keras.backend.backend()!r} backend (Keras synchronises "
+                "BatchNorm statistics across replicas only under tf.distribute, on the "
+                "'tensorflow' backend)",
+            )
+        se_ratio, rate = self.se_ratio, self.drop_path_rate
+        if se_ratio is not None and not (is_number(se_ratio) and 0 < se_ratio <= 1):
+            _fail("se_ratio", se_ratio, "None or a number in (0, 1]")
+        if not (is_number(rate) and 0 <= rate < 1):
+            _fail("drop_path_rate", rate, "a number in [0, 1)")
+        for field in ("groups", "width_per_group"):
+            if not is_int(getattr(self, field)) or getattr(self, field) < 1:
+                _fail(field, getattr(self, field), "an integer >= 1")
+        if block == "basic" and (self.groups, self.width_per_group) != (1, 64):
+            _fail(
+                "groups",
+                (self.groups, self.width_per_group),
+                "groups=1 and width_per_group=64 with basic blocks (grouped and wide convs are "
+                "bottleneck options)",
+            )
+        if self.plain and rate:
+            _fail(
+                "drop_path_rate",
+                rate,
+                "0 with plain=True (stochastic depth drops residual branches, and a plain net "
+                "has no shortcut to keep)",
+            )
+        if self.zero_init_residual and (self.plain or self.variant == "v2"):
+            _fail(
+                "zero_init_residual",
+                True,
+                "False with plain=True or variant='v2' (there is no last BatchNorm of a residual "
+                "branch to zero)",
+            )
+
+    def block_config(self) -> blocks.BlockConfig:
+        """The variant's `BlockConfig`, with every option whose name it shares."""
+        shared = {field.name for field in dataclasses.fields(self)} & {
+            field.name for field in dataclasses.fields(blocks.BlockConfig)
+        }
+        values = {name: getattr(self, name) for name in shared}
+        # ImageNet nets take no shortcut option: they project ("B") where shapes change.
+        values["shortcut"] = self.shortcut or "B"
+        return dataclasses.replace(VARIANTS[self.variant], **values)
 
 
-def _check_options(
-    block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options
-):
+def _options_doc(function: Callable) -> str:
+    """The Args lines of `function`'s keyword-only parameters, from `ModelOptions`' fields."""
+    docs = {field.name: field.metadata["doc"] for field in dataclasses.fields(ModelOptions)}
+    lines = [
+        textwrap.fill(
+            f"{name}: {docs[name]}",
+            96,
+            initial_indent=" " * 8,
+            subsequent_indent=" " * 12,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    return "\n".join(lines).lstrip()
+
+
+def _with_options_doc(function: Callable) -> Callable:
+    """Writes `function`'s options, from `ModelOptions`, where its docstring says {options}."""
+    if function.__doc__:  # None under `python -OO`
+        function.__doc__ = function.__doc__.replace("{options}", _options_doc(function))
+    return function
+
+
+def _check_arguments(block, stage_sizes, include_top, classes, pooling):
+    """keras.applications' arguments and the architecture `ResNet` is given."""
     if block not in ("basic", "bottleneck"):
         _fail("block", block, "'basic' or 'bottleneck'")
-    if not stage_sizes or not all(_is_int(n) and n >= 1 for n in stage_sizes):
+    if not stage_sizes or not all(is_int(n) and n >= 1 for n in stage_sizes):
         _fail("stage_sizes", stage_sizes, "a non-empty sequence of block counts >= 1")
-    if variant not in VARIANTS:
-        _fail("variant", variant, f"one of {sorted(VARIANTS)}")
-    if stem not in STEMS:
-        _fail("stem", stem, f"one of {STEMS}")
-    if not _is_int(classes) or classes < 1:
+    if not isinstance(include_top, bool):
+        _fail("include_top", include_top, "True or False")
+    if not is_int(classes) or classes < 1:
         _fail("classes", classes, "an integer >= 1")
     if pooling not in POOLINGS:
         _fail("pooling", pooling, "None, 'avg' or 'max'")
-    if data_format not in DATA_FORMATS:
-        _fail("data_format", data_format, "None, 'channels_last' or 'channels_first'")
-    if shortcut is not None and stem != "cifar":
-        _fail(
-            "shortcut",
-            shortcut,
-            "None on ImageNet ResNets (shortcut options A/B are the CIFAR nets')",
-        )
-    if shortcut not in (None, "A", "B"):
-        _fail("shortcut", shortcut, "'A' (zero-padded identity) or 'B' (1x1 projection)")
-    if variant == "v1d" and stem == "cifar":
-        _fail(
-            "variant",
-            variant,
-            "'v1.5', 'v1' or 'v2' for CIFAR nets, which have no ImageNet stem to deepen",
-        )
-    for flag in (
-        "include_top",
-        "zero_init_residual",
-        "plain",
-        "synchronized_bn",
-        "include_preprocessing",
-    ):
-        _check_flag(flag, options[flag])
-    if options["synchronized_bn"] and keras.backend.backend() != "tensorflow":
-        _fail(
-            "synchronized_bn",
-            True,
-            f"False on the {keras.backend.backend()!r} backend (Keras synchronises "
-            "BatchNorm statistics across replicas only under tf.distribute, on the 'tensorflow' backend)",
-        )
-    se_ratio = options["se_ratio"]
-    if se_ratio is not None and not (_is_number(se_ratio) and 0 < se_ratio <= 1):
-        _fail("se_ratio", se_ratio, "None or a number in (0, 1]")
-    rate = options["drop_path_rate"]
-    if not (_is_number(rate) and 0 <= rate < 1):
-        _fail("drop_path_rate", rate, "a number in [0, 1)")
-    groups, width = options["groups"], options["width_per_group"]
-    if not _is_int(groups) or groups < 1:
-        _fail("groups", groups, "an integer >= 1")
-    if not _is_int(width) or width < 1:
-        _fail("width_per_group", width, "an integer >= 1")
-    if block == "basic" and (groups, width) != (1, 64):
-        _fail(
-            "groups",
-            (groups, width),
-            "groups=1 and width_per_group=64 with basic blocks (grouped and wide convs are bottleneck options)",
-        )
-    if options["plain"] and rate:
-        _fail(
-            "drop_path_rate",
-            rate,
-            "0 with plain=True (stochastic depth drops residual branches, and a plain net has no shortcut to keep)",
-        )
-    if options["zero_init_residual"] and (options["plain"] or variant == "v2"):
-        _fail(
-            "zero_init_residual",
-            True,
-            "False with plain=True or variant='v2' (there is no last BatchNorm of a residual branch to zero)",
-        )
+
+
+# --- the network ------------------------------------------------------------------------------
 
 
 def _model_input(
@@ -289,10 +421,7 @@ def _head_dtype():
     return "float32" if policy.compute_dtype != policy.variable_dtype else None
 
 
-# The preprocessing each variant's usual weights were trained with (see `preprocess_input`).
-VARIANT_PREPROCESSING = {"v1.5": "torch", "v1d": "torch", "v1": "caffe", "v2": "tf"}
-
-
+@_with_options_doc
 def ResNet(
     block: str,
     stage_sizes: Sequence[int],
@@ -322,6 +451,8 @@ def ResNet(
 ) -> keras.Model:
     """Builds any ResNet as a Keras Functional model; every named depth is one call of this.
 
+    keras.applications' arguments, then the keyword-only options (`ModelOptions`).
+
     Args:
         block: "basic" (two 3x3 convs) or "bottleneck" (1x1, 3x3, 1x1 with 4x expansion).
         stage_sizes: blocks per stage, e.g. (3, 4, 6, 3) for ResNet-50. Stage i has
@@ -341,31 +472,7 @@ def ResNet(
         classes: number of classes of the top.
         classifier_activation: activation of the top, e.g. "softmax" or None for logits.
         name: the model's name.
-        variant: "v1.5" (torchvision, default), "v1" (keras.applications ResNet50),
-            "v1d" (ResNet-D: deep stem, average-pool shortcuts), "v2" (pre-activation,
-            keras.applications ResNet50V2).
-        stem: "imagenet" (7x7 stride-2 conv and 3x3 stride-2 max-pool) or "cifar" (3x3
-            conv, no pool).
-        filters: filters of the stem and of the first stage.
-        shortcut: CIFAR nets only: "A" (parameter-free zero-padded identity) or "B"
-            (1x1 projection, the default) where shapes change.
-        zero_init_residual: start each residual branch's last BatchNorm gamma at 0.
-        drop_path_rate: stochastic depth: the drop rate of the last block; it rises
-            linearly from 0 at the first (Huang et al. 2016). Identity at inference.
-        se_ratio: add squeeze-and-excitation with this reduction ratio (e.g. 1/16).
-        groups: groups of the bottleneck's 3x3 conv (ResNeXt).
-        width_per_group: bottleneck width per group (64: ResNet; 4 with groups=32:
-            ResNeXt-50 32x4d; 128: Wide ResNet-50-2).
-        plain: remove every shortcut (the paper's plain baseline).
-        synchronized_bn: synchronise BatchNorm statistics across the replicas of a
-            tf.distribute strategy (TensorFlow backend only).
-        include_preprocessing: the model takes raw RGB pixels in [0, 255] and applies
-            `preprocess_input` itself (a layer named `preprocessing`), so exports take images
-            as they come.
-        preprocessing: the `preprocess_input` mode; defaults to the one the weights were
-            trained with ("torch" for v1.5/v1d, "caffe" for v1, "tf" for v2).
-        data_format: "channels_last" (NHWC) or "channels_first" (NCHW); None follows
-            `keras.config.image_data_format()`. The weights are the same in both.
+        {options}
 
     Returns:
         A `keras.Model`.
@@ -375,32 +482,11 @@ def ResNet(
         >>> tiny.output_shape
         (None, 10)
     """
-    data_format = data_format or keras.config.image_data_format()
-    options = dict(
-        include_top=include_top,
-        zero_init_residual=zero_init_residual,
-        drop_path_rate=drop_path_rate,
-        se_ratio=se_ratio,
-        groups=groups,
-        width_per_group=width_per_group,
-        plain=plain,
-        synchronized_bn=synchronized_bn,
-        include_preprocessing=include_preprocessing,
-    )
-    _check_options(
-        block, stage_sizes, variant, stem, classes, pooling, shortcut, data_format, options
-    )
-    config = dataclasses.replace(
-        VARIANTS[variant],
-        shortcut=shortcut or "B",
-        synchronized_bn=synchronized_bn,
-        data_format=data_format,
-        zero_init_residual=zero_init_residual,
-        se_ratio=se_ratio,
-        groups=groups,
-        width_per_group=width_per_group,
-        plain=plain,
-    )
+    options = ModelOptions.of(locals())
+    data_format = options.data_format
+    _check_arguments(block, stage_sizes, include_top, classes, pooling)
+    options.check(block)
+    config = options.block_config()
     preact = variant == "v2"
     stem_stride = 4 if stem == "imagenet" else 1
     total_blocks = sum(stage_sizes)
@@ -410,7 +496,7 @@ def ResNet(
             input_shape,
             include_top=include_top,
             weights=weights,
-            default_size=224 if stem == "imagenet" else 32,
+            default_size=STEM_DEFAULTS[stem]["size"],
             min_size=stem_stride * 2 ** (len(stage_sizes) - 1),
             data_format=data_format,
         )
@@ -471,26 +557,68 @@ def ResNet(
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """What a named model binds: its block, stage sizes, stem and fixed options."""
+    """A named model: its builder and what the builder binds, as `MODELS` holds it (timm's
+    registry entry; flax's `partial(ResNet, stage_sizes=..., block_cls=...)`).
+
+    A spec calls its builder, and its `__name__`, `__doc__` and `inspect.signature` are the
+    builder's, so `MODELS[name](classes=10)` builds the model.
+
+    Example:
+        >>> spec = keras_resnet.MODELS["resnext50_32x4d"]
+        >>> spec.builder is keras_resnet.ResNeXt50_32x4d, spec.groups, spec.default_size
+        (True, 32, 224)
+    """
 
     name: str
+    builder: Callable[..., keras.Model]
     block: str
-    stage_sizes: tuple
+    stage_sizes: tuple[int, ...]
     stem: str = "imagenet"
-    bound: dict = dataclasses.field(default_factory=dict)
+    groups: int = 1
+    width_per_group: int = 64
+
+    def __post_init__(self):
+        # `MODELS[name]` is what code took for the builder function: its name, docstring and
+        # signature (what `inspect.signature` and IDEs show) are the builder's.
+        for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+            object.__setattr__(self, attribute, getattr(self.builder, attribute))
+        object.__setattr__(self, "__wrapped__", self.builder)
+
+    def __call__(self, *args, **kwargs) -> keras.Model:
+        return self.builder(*args, **kwargs)
+
+    @property
+    def is_cifar(self) -> bool:
+        """A net for 32x32 CIFAR images, with a 3x3 stem and no max-pool."""
+        return self.stem == "cifar"
 
     @property
     def default_size(self) -> int:
-        return 32 if self.stem == "cifar" else 224
+        """The input's height and width with the top: 224, or 32 for CIFAR nets."""
+        return STEM_DEFAULTS[self.stem]["size"]
+
+    @property
+    def default_classes(self) -> int:
+        """The builder's default `classes`: 1000, or 10 for CIFAR nets."""
+        return STEM_DEFAULTS[self.stem]["classes"]
+
+    @property
+    def bound_options(self) -> dict:
+        """The `ResNet` options this model fixes; ResNet-50 to -200 take groups and width."""
+        return {
+            "stem": self.stem,
+            "filters": STEM_DEFAULTS[self.stem]["filters"],
+            "groups": self.groups,
+            "width_per_group": self.width_per_group,
+        }
 
 
-MODELS: dict[str, Callable[..., keras.Model]] = {}
-SPECS: dict[str, ModelSpec] = {}
+MODELS: dict[str, ModelSpec] = {}
 
 _DOCSTRING = """{about}
 
-    keras.applications' arguments, then keyword-only options; `keras_resnet.ResNet` documents
-    each option in full.
+    keras.applications' arguments, then the keyword-only options this model takes
+    (`keras_resnet.ModelOptions`).
 
     Args:
         include_top: end with global average pooling and a `classes`-way classifier.
@@ -504,15 +632,7 @@ _DOCSTRING = """{about}
         classes: number of classes of the top (default {classes}).
         classifier_activation: "softmax" by default; None for logits.
         name: the model's name (default "{model_name}", with "v2" or "d" for those variants).
-        variant: "v1.5" (torchvision), {variants}.
-        zero_init_residual: start every residual branch's last BatchNorm gamma at 0.
-        drop_path_rate: stochastic depth rate at the last block (rising from 0).
-        se_ratio: squeeze-and-excitation reduction ratio, e.g. 1/16; None for none.
-        plain: remove every shortcut (the paper's plain baseline).
-        synchronized_bn: BatchNorm statistics over all replicas (TensorFlow backend).
-        include_preprocessing: take raw 0-255 RGB pixels and normalise inside the model.
-        preprocessing: that normalisation's mode (default: the weights' own).
-        data_format: "channels_last" or "channels_first"; None: Keras' image data format.{extra}
+        {options}
 
     Returns:
         A Functional `keras.Model`.
@@ -529,29 +649,40 @@ def register_model(
     *,
     about: str,
     stem: str = "imagenet",
-    extra: str = "",
-    **bound,
-):
-    """Registers a named builder in `MODELS` (timm's `@register_model`) and gives it the shared docstring."""
+    groups: int = 1,
+    width_per_group: int = 64,
+) -> Callable[[Callable], Callable]:
+    """Registers a named builder in `MODELS` as a `ModelSpec` (timm's and torchvision's
+    `@register_model`) and writes its docstring; a name already registered is refused.
+
+    Example:
+        >>> @register_model("resnet26", "bottleneck", (2, 2, 2, 2), about="ResNet-26.")
+        ... def ResNet26(classes: int = 1000, *, variant: str = "v1.5") -> keras.Model:
+        ...     return ResNet("bottleneck", (2, 2, 2, 2), classes=classes, variant=variant)
+        >>> MODELS["resnet26"].stage_sizes
+        (2, 2, 2, 2)
+    """
 
     def register(builder):
-        spec = ModelSpec(name, block, tuple(stage_sizes), stem, bound)
-        variants = '"v1" (keras.applications), "v2" (pre-activation)' + (
-            "" if stem == "cifar" else ', "v1d" (ResNet-D)'
-        )
+        if name in MODELS:
+            raise ValueError(
+                f"`name` must be a name not yet in `MODELS`; received name={name!r}: an entry "
+                f"is already registered under the name {name!r} ({MODELS[name].__name__})."
+            )
         published = [f'"{tag}"' for tag in weights_lib.published_tags(name)]
+        size, classes = STEM_DEFAULTS[stem]["size"], STEM_DEFAULTS[stem]["classes"]
         builder.__doc__ = _DOCSTRING.format(
             about=about,
             published=", ".join(['"imagenet"', *published]) if published else "none yet",
-            size=spec.default_size,
-            classes=10 if stem == "cifar" else 1000,
+            size=size,
+            classes=classes,
             model_name=name,
-            variants=variants,
-            extra=extra,
+            options=_options_doc(builder),
             builder=builder.__name__,
         )
-        builder.default_size = spec.default_size
-        MODELS[name], SPECS[name] = builder, spec
+        MODELS[name] = ModelSpec(
+            name, builder, block, tuple(stage_sizes), stem, groups, width_per_group
+        )
         return builder
 
     return register
@@ -559,8 +690,8 @@ def register_model(
 
 def _named(model_name: str, arguments: dict) -> keras.Model:
     """Builds the registered `model_name` from its builder's arguments."""
-    spec = SPECS[model_name]
-    options = dict(arguments)
+    spec = MODELS[model_name]
+    options = {**spec.bound_options, **arguments}
     if weights_lib.is_published_name(options["weights"]):
         options["weights"] = weights_lib.published(
             model_name, options["weights"], options["variant"]
@@ -568,31 +699,15 @@ def _named(model_name: str, arguments: dict) -> keras.Model:
     options["name"] = options["name"] or model_name + {"v2": "v2", "v1d": "d"}.get(
         options["variant"], ""
     )
-    return ResNet(
-        spec.block,
-        spec.stage_sizes,
-        stem=spec.stem,
-        filters=16 if spec.stem == "cifar" else 64,
-        **spec.bound,
-        **options,
-    )
+    return ResNet(spec.block, spec.stage_sizes, **options)
 
 
-_GROUPS_DOC = """
-        groups: groups of the bottleneck's 3x3 conv (32 with width_per_group=4: ResNeXt-50 32x4d).
-        width_per_group: bottleneck width per group (64: ResNet; 128: Wide ResNet)."""
-_SHORTCUT_DOC = """
-        shortcut: "A" (zero-padded identity, the paper's CIFAR nets, no parameters) or "B" (1x1 projection)."""
-
-
-def _imagenet(depth, *, extra="", **bound):
+def _imagenet(depth):
     block, sizes = IMAGENET_DEPTHS[depth]
     return register_model(
         f"resnet{depth}",
         block,
         sizes,
-        extra=extra,
-        **bound,
         about=f"ResNet-{depth} for ImageNet-sized inputs ({block} blocks {sizes}; He et al. 2015).",
     )
 
@@ -604,8 +719,8 @@ def _cifar(depth):
         "basic",
         (n, n, n),
         stem="cifar",
-        extra=_SHORTCUT_DOC,
-        about=f"ResNet-{depth} for 32x32 CIFAR images (He et al. 2015, sec. 4.2: 3 stages of {n} basic blocks).",
+        about=f"ResNet-{depth} for 32x32 CIFAR images (He et al. 2015, sec. 4.2: 3 stages of {n} "
+        "basic blocks).",
     )
 
 
@@ -615,7 +730,8 @@ def _wide(model_name, depth, groups, width):
         *IMAGENET_DEPTHS[depth],
         groups=groups,
         width_per_group=width,
-        about=f"torchvision's {model_name}: ResNet-{depth} with groups={groups}, width_per_group={width}.",
+        about=f"torchvision's {model_name}: ResNet-{depth} with groups={groups}, "
+        f"width_per_group={width}.",
     )
 
 
@@ -667,7 +783,7 @@ def ResNet34(
     return _named("resnet34", locals())
 
 
-@_imagenet(50, extra=_GROUPS_DOC)
+@_imagenet(50)
 def ResNet50(
     include_top: bool = True,
     weights=None,
@@ -693,7 +809,7 @@ def ResNet50(
     return _named("resnet50", locals())
 
 
-@_imagenet(101, extra=_GROUPS_DOC)
+@_imagenet(101)
 def ResNet101(
     include_top: bool = True,
     weights=None,
@@ -719,7 +835,7 @@ def ResNet101(
     return _named("resnet101", locals())
 
 
-@_imagenet(152, extra=_GROUPS_DOC)
+@_imagenet(152)
 def ResNet152(
     include_top: bool = True,
     weights=None,
@@ -745,7 +861,7 @@ def ResNet152(
     return _named("resnet152", locals())
 
 
-@_imagenet(200, extra=_GROUPS_DOC)
+@_imagenet(200)
 def ResNet200(
     include_top: bool = True,
     weights=None,

@@ -240,6 +240,11 @@ def test_preact_blocks_match_keras_v2_layout():
         (dict(se_ratio=1.5), "se_ratio", "1.5"),
         (dict(drop_path_rate=1.0), "drop_path_rate", "1.0"),
         (dict(drop_path_rate=-0.1), "drop_path_rate", "-0.1"),
+        (dict(drop_path_rate=float("nan")), "drop_path_rate", "nan"),
+        (dict(se_ratio=float("nan")), "se_ratio", "nan"),
+        (dict(se_ratio=float("inf")), "se_ratio", "inf"),
+        (dict(include_top=1), "include_top", "1"),
+        (dict(plain="yes"), "plain", "'yes'"),
         (dict(input_shape=(16, 16, 3)), "input_shape", "(16, 16, 3)"),
         (dict(input_shape=(32, 32)), "input_shape", "(32, 32)"),
         (dict(input_shape=(32, 32, 1), weights="w.weights.h5"), "input_shape", "(32, 32, 1)"),
@@ -277,7 +282,8 @@ def test_bad_names_blocks_and_cifar_options():
         keras_resnet.ResNet20(input_shape=(2, 2, 3))
     with pytest.raises(
         ValueError,
-        match=r"`groups` must be groups=1 and width_per_group=64 with basic blocks.*received groups=\(32, 4\)",
+        match=r"`groups` must be groups=1 and width_per_group=64 with basic blocks"
+        r".*received groups=\(32, 4\)",
     ):
         ResNet("basic", (1, 1, 1, 1), groups=32, width_per_group=4)
     with pytest.raises(
@@ -289,6 +295,151 @@ def test_bad_names_blocks_and_cifar_options():
         keras_resnet.ResNeXt50_32x4d(groups=8)
     with pytest.raises(TypeError, match="unexpected keyword argument 'shortcut'"):
         keras_resnet.ResNet18(shortcut="A")
+
+
+def test_numbers_are_finite_and_not_bools():
+    from keras_resnet._checks import is_int, is_number
+
+    assert [is_int(v) for v in (3, 0, True, 3.0, "3")] == [True, True, False, False, False]
+    values = (0.5, 2, float("nan"), float("inf"), -float("inf"), False, "0.5")
+    assert [is_number(v) for v in values] == [True, True, False, False, False, False, False]
+
+
+# name -> builder, block, stage sizes, stem, groups, width per group
+REGISTRY = {
+    "resnet18": ("ResNet18", "basic", (2, 2, 2, 2), "imagenet", 1, 64),
+    "resnet34": ("ResNet34", "basic", (3, 4, 6, 3), "imagenet", 1, 64),
+    "resnet50": ("ResNet50", "bottleneck", (3, 4, 6, 3), "imagenet", 1, 64),
+    "resnet101": ("ResNet101", "bottleneck", (3, 4, 23, 3), "imagenet", 1, 64),
+    "resnet152": ("ResNet152", "bottleneck", (3, 8, 36, 3), "imagenet", 1, 64),
+    "resnet200": ("ResNet200", "bottleneck", (3, 24, 36, 3), "imagenet", 1, 64),
+    "resnet20": ("ResNet20", "basic", (3, 3, 3), "cifar", 1, 64),
+    "resnet32": ("ResNet32", "basic", (5, 5, 5), "cifar", 1, 64),
+    "resnet44": ("ResNet44", "basic", (7, 7, 7), "cifar", 1, 64),
+    "resnet56": ("ResNet56", "basic", (9, 9, 9), "cifar", 1, 64),
+    "resnet110": ("ResNet110", "basic", (18, 18, 18), "cifar", 1, 64),
+    "resnet1202": ("ResNet1202", "basic", (200, 200, 200), "cifar", 1, 64),
+    "resnext50_32x4d": ("ResNeXt50_32x4d", "bottleneck", (3, 4, 6, 3), "imagenet", 32, 4),
+    "resnext101_32x8d": ("ResNeXt101_32x8d", "bottleneck", (3, 4, 23, 3), "imagenet", 32, 8),
+    "resnext101_64x4d": ("ResNeXt101_64x4d", "bottleneck", (3, 4, 23, 3), "imagenet", 64, 4),
+    "wide_resnet50_2": ("WideResNet50_2", "bottleneck", (3, 4, 6, 3), "imagenet", 1, 128),
+    "wide_resnet101_2": ("WideResNet101_2", "bottleneck", (3, 4, 23, 3), "imagenet", 1, 128),
+}
+
+
+def test_the_registry_holds_each_builder_and_what_it_binds():
+    import inspect
+
+    assert list(keras_resnet.MODELS) == list(REGISTRY)
+    for name, (builder_name, block, sizes, stem, groups, width) in REGISTRY.items():
+        spec = keras_resnet.MODELS[name]
+        builder = getattr(keras_resnet, builder_name)
+        assert isinstance(spec, keras_resnet.ModelSpec)
+        assert spec == keras_resnet.ModelSpec(name, builder, block, sizes, stem, groups, width)
+        # Code that took `MODELS[name]` for the builder function still reads the builder.
+        assert (spec.__name__, spec.__doc__) == (builder.__name__, builder.__doc__)
+        assert inspect.signature(spec) == inspect.signature(builder)
+        parameters = inspect.signature(builder).parameters
+        cifar = stem == "cifar"
+        assert (spec.is_cifar, spec.default_size, spec.default_classes) == (
+            (True, 32, 10) if cifar else (False, 224, 1000)
+        )
+        assert parameters["classes"].default == spec.default_classes, name
+        assert ("shortcut" in parameters) == cifar, name
+        # Only the nets that bind neither take groups and width_per_group.
+        takes_groups = block == "bottleneck" and (groups, width) == (1, 64)
+        assert ("groups" in parameters) == ("width_per_group" in parameters) == takes_groups
+    model = keras_resnet.MODELS["resnet20"](classes=3)
+    assert (model.name, model.input_shape, model.output_shape) == (
+        "resnet20",
+        (None, 32, 32, 3),
+        (None, 3),
+    )
+
+
+def test_register_model_refuses_a_name_already_registered():
+    before = dict(keras_resnet.MODELS)
+    with pytest.raises(
+        ValueError,
+        match=r"`name` must be a name not yet in `MODELS`; received name='resnet18': an entry "
+        r"is already registered under the name 'resnet18' \(ResNet18\)",
+    ):
+
+        @keras_resnet.register_model("resnet18", "basic", (1, 1, 1, 1), about="Another.")
+        def ResNet18(classes: int = 1000) -> keras.Model:
+            return ResNet("basic", (1, 1, 1, 1), classes=classes)
+
+    assert keras_resnet.MODELS == before
+    try:
+
+        @keras_resnet.register_model("resnet10", "basic", (1, 1, 1, 1), about="ResNet-10.")
+        def ResNet10(classes: int = 1000, *, variant: str = "v1.5") -> keras.Model:
+            return ResNet("basic", (1, 1, 1, 1), filters=8, classes=classes, variant=variant)
+
+        spec = keras_resnet.MODELS["resnet10"]
+        assert (spec.builder, spec.stage_sizes, spec.default_size) == (ResNet10, (1, 1, 1, 1), 224)
+        assert spec(classes=4).output_shape == (None, 4)
+        assert ResNet10.__doc__.startswith("ResNet-10.") and "variant: " in ResNet10.__doc__
+        assert "zero_init_residual: " not in ResNet10.__doc__  # only the options it takes
+        assert keras_resnet.build("resnet10").count_params() == ResNet10().count_params()
+    finally:
+        keras_resnet.MODELS.pop("resnet10", None)
+    assert keras_resnet.MODELS == before
+
+
+def test_one_table_of_options_for_resnet_and_every_builder():
+    import dataclasses
+    import inspect
+
+    fields = {field.name: field for field in dataclasses.fields(keras_resnet.ModelOptions)}
+    keyword_only = {
+        name: parameter
+        for name, parameter in inspect.signature(ResNet).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert list(keyword_only) == list(fields)
+    assert {name: p.default for name, p in keyword_only.items()} == {
+        name: field.default for name, field in fields.items()
+    }
+    for spec in keras_resnet.MODELS.values():
+        for name, parameter in inspect.signature(spec).parameters.items():
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                # The CIFAR nets default to the paper's option A; ResNet's None means B.
+                default = "A" if name == "shortcut" else fields[name].default
+                assert parameter.default == default, (spec.name, name)
+                line = f"        {name}: {fields[name].metadata['doc'].split()[0]}"
+                assert spec.__doc__.count(line) == ResNet.__doc__.count(line) == 1, line
+    assert "{options}" not in ResNet.__doc__
+    # `BlockConfig` receives every option whose name it shares, over the variant's own fields.
+    options = keras_resnet.ModelOptions(
+        variant="v1",
+        stem="cifar",
+        shortcut="A",
+        zero_init_residual=True,
+        se_ratio=0.25,
+        groups=2,
+        width_per_group=8,
+        plain=True,
+        synchronized_bn=True,
+        data_format="channels_first",
+    )
+    assert options.block_config() == keras_resnet.BlockConfig(
+        use_bias=True,
+        bn_epsilon=1.001e-5,
+        bn_momentum=0.99,
+        stride_in_1x1=True,
+        shortcut="A",
+        plain=True,
+        zero_init_residual=True,
+        se_ratio=0.25,
+        groups=2,
+        width_per_group=8,
+        synchronized_bn=True,
+        data_format="channels_first",
+    )
+    assert keras_resnet.ModelOptions().block_config() == keras_resnet.BlockConfig(
+        data_format=keras.config.image_data_format()
+    )
 
 
 def test_weights_from_a_keras_file(tmp_path):

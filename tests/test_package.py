@@ -184,7 +184,7 @@ def test_builders_list_their_options_and_share_one_docstring():
             "name",
         ], name
         assert {"variant", "data_format", "include_preprocessing"} <= set(parameters), name
-        assert ("shortcut" in parameters) == (builder.default_size == 32), name
+        assert ("shortcut" in parameters) == builder.is_cifar, name
         assert (
             builder.__doc__.count("Args:") == 1
             and f"keras_resnet.{builder.__name__}(" in builder.__doc__

@@ -3,6 +3,8 @@
 
 import dataclasses
 
+from keras_resnet._checks import is_int, is_number
+
 EMBEDDED = "digits"  # scikit-learn's bundled 8x8 digits: the data set that needs no download
 RECIPES = ("cifar", "imagenet", "none")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
@@ -92,11 +94,11 @@ class TrainConfig:
             if getattr(self, field) not in accepted or isinstance(getattr(self, field), bool):
                 fail(field, f"one of {list(accepted)}")
         for field in ("epochs", "batch_size"):
-            if not _is_int(getattr(self, field)) or getattr(self, field) < 1:
+            if not is_int(getattr(self, field)) or getattr(self, field) < 1:
                 fail(field, "an integer >= 1")
-        if not (_is_int(self.seed) and self.seed >= 0):
+        if not (is_int(self.seed) and self.seed >= 0):
             fail("seed", "an integer >= 0")
-        if self.image_size is not None and not (_is_int(self.image_size) and self.image_size >= 1):
+        if self.image_size is not None and not (is_int(self.image_size) and self.image_size >= 1):
             fail("image_size", "None (the images' own size) or an integer >= 1")
         for field, low, high, accepted in [
             ("lr", 0, math.inf, "a number > 0"),
@@ -106,7 +108,7 @@ class TrainConfig:
             ("label_smoothing", 0, 1, "a number in [0, 1)"),
         ]:
             value = getattr(self, field)
-            if not _is_number(value) or not low <= value < high or (field == "lr" and value == 0):
+            if not is_number(value) or not low <= value < high or (field == "lr" and value == 0):
                 fail(field, accepted)
         for field in ("nesterov", "download", "jit_compile"):
             if not isinstance(getattr(self, field), bool):
@@ -148,13 +150,3 @@ class TrainConfig:
             value = getattr(self, field)
             if value is not None and not (isinstance(value, str) and value):
                 fail(field, "a non-empty path or name" + ("" if field == "data" else ", or None"))
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    import math
-
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
