@@ -1,6 +1,10 @@
 """Small helpers shared by the tests."""
 
+from pathlib import Path
+
 import numpy as np
+
+from keras_resnet.weights import PublishedWeights
 
 
 def images(batch=2, size=32, seed=0):
@@ -19,3 +23,17 @@ def randomise_vectors(model, seed=1):
         ]
     )
     return model
+
+
+def local_weights(path, file_hash):
+    """Published weights for resnet18 ("test:local") whose URL is a local file: the real download
+    code runs, without a network."""
+    return PublishedWeights(
+        model="resnet18",
+        tag="test:local",
+        source="a local file",
+        url=Path(path).as_uri(),
+        file_hash=file_hash,
+        variant="v1.5",
+        preprocessing="torch",
+    )

@@ -15,6 +15,7 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import local_weights
 from PIL import Image
 
 import keras_resnet
@@ -484,7 +485,13 @@ def test_weight_files_of_integers_are_refused(tmp_path):
 
 def test_offline_downloads_say_how_to_load_a_local_file(tmp_path):
     spec = weights_lib.PublishedWeights(
-        "http://127.0.0.1:9/resnet18.safetensors", "a" * 64, "v1.5", "torch"
+        model="resnet18",
+        tag="test:offline",
+        source="a server that is not there",
+        url="http://127.0.0.1:9/resnet18.safetensors",
+        file_hash="a" * 64,
+        variant="v1.5",
+        preprocessing="torch",
     )
     with pytest.raises(
         ConnectionError,
@@ -499,7 +506,7 @@ def test_a_damaged_cached_file_is_fetched_again(tmp_path, fixtures_dir, monkeypa
     source = fixtures_dir / "resnet18.safetensors"
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     for pinned in (None, hashlib.sha256(source.read_bytes()).hexdigest()):
-        spec = weights_lib.PublishedWeights(source.as_uri(), pinned, "v1.5", "torch")
+        spec = local_weights(source, pinned)
         monkeypatch.setitem(weights_lib.PUBLISHED, ("resnet18", "test:local"), spec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unpinned: the file's hash is printed

@@ -1,19 +1,25 @@
 """Weights: torchvision/timm safetensors, keras.applications HDF5, published names, the head
 rule, saving back in torchvision's naming, preprocessing and errors."""
 
+import dataclasses
 import hashlib
 import warnings
+from pathlib import Path
 
 import h5py
 import keras
 import numpy as np
 import pytest
-from helpers import images, randomise_vectors
+from helpers import images, local_weights, randomise_vectors
 from keras.src.legacy.saving import legacy_h5_format
 from safetensors.numpy import load_file, save_file
 
 import keras_resnet
+from docs import generate
 from keras_resnet import weights as weights_lib
+from keras_resnet.weights import catalogue
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DEPTHS = {
     18: ("basic", (2, 2, 2, 2)),
@@ -249,7 +255,8 @@ def test_other_class_count_loads_backbone_and_warns(fixtures_dir):
         ),
         (
             lambda s: s.update({"layer1.0.conv1.weight": np.zeros((64, 64, 1, 1), "float32")}),
-            r"tensors \['layer1.0.conv1.weight'\] for layer 'conv2_block1_1_conv' have shapes \[\(1, 1, 64, 64\)\]; the layer expects \[\(3, 3, 64, 64\)\]",
+            r"tensors \['layer1.0.conv1.weight'\] for layer 'conv2_block1_1_conv' have shapes "
+            r"\[\(1, 1, 64, 64\)\]; the layer expects \[\(3, 3, 64, 64\)\]",
         ),
     ],
 )
@@ -276,7 +283,8 @@ def test_other_depth_and_variant_are_rejected(tmp_path, fixtures_dir):
     )
     with pytest.raises(
         ValueError,
-        match=r"layers missing from the file \['conv1_bn'.*the model lacks \['conv2_block1_preact_bn'",
+        match=r"layers missing from the file \['conv1_bn'.*"
+        r"the model lacks \['conv2_block1_preact_bn'",
     ):
         keras_resnet.ResNet50(
             weights=str(tmp_path / "v2.h5"), variant="v1", input_shape=(64, 64, 3)
@@ -337,7 +345,7 @@ def served(tmp_path, fixtures_dir, monkeypatch):
     sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
 
     def publish(file_hash):
-        spec = weights_lib.PublishedWeights(source.as_uri(), file_hash, "v1.5", "torch")
+        spec = local_weights(source, file_hash)
         monkeypatch.setitem(weights_lib.PUBLISHED, ("resnet18", "test:local"), spec)
         monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
         return spec
@@ -405,16 +413,94 @@ def test_published_names_resolve_and_check_the_variant():
     )
     with pytest.raises(
         ValueError,
-        match=r"`variant` must be 'v1' for weights 'keras:imagenet' of resnet50; received variant='v1.5'",
+        match=r"`variant` must be 'v1' for weights 'keras:imagenet' of resnet50; "
+        r"received variant='v1.5'",
     ):
         keras_resnet.ResNet50(weights="keras:imagenet")
     with pytest.raises(
         ValueError,
-        match=r"`weights` must be None, a file, or one of \['imagenet', 'keras:imagenet'.*received weights='timm:nope'",
+        match=r"`weights` must be None, a file, or one of \['imagenet', 'keras:imagenet'.*"
+        r"received weights='timm:nope'",
     ):
         keras_resnet.ResNet50(weights="timm:nope")
     with pytest.raises(ValueError, match=r"one of \[\] for resnet20.*received weights='imagenet'"):
         keras_resnet.ResNet20(weights="imagenet")
+
+
+def test_the_catalogue_is_one_row_per_published_weights():
+    """PUBLISHED indexes the catalogue's rows, and is the very dict the builders read (tests add
+    rows to it)."""
+    assert weights_lib.PUBLISHED is catalogue.PUBLISHED
+    assert all(weights_lib.PUBLISHED[row.model, row.tag] is row for row in weights_lib.CATALOGUE)
+    publishers = [row.tag.split(":")[0] for row in weights_lib.CATALOGUE]
+    assert len(weights_lib.PUBLISHED) == 33 and [
+        publishers.count(p) for p in ("torchvision", "timm", "keras")
+    ] == [17, 10, 6]
+    row = weights_lib.PUBLISHED["resnet101", "timm:ra2_in1k"]
+    assert dataclasses.astuple(row) == (
+        "resnet101",
+        "timm:ra2_in1k",
+        "timm resnet101d.ra2_in1k",
+        "https://huggingface.co/timm/resnet101d.ra2_in1k/resolve/main/model.safetensors",
+        None,
+        "c2192596da2e8d652cbf0465b8694704247b524efb68ed194504af453830709c",
+        None,
+        None,
+        "v1d",
+        "torch",
+        256,
+        0.95,
+        "bicubic",
+        82.31,
+    )
+    assert row.resize_size == 269
+
+
+def test_the_catalogue_refuses_a_duplicate_or_inconsistent_row():
+    row = weights_lib.PUBLISHED["resnet50", "keras:imagenet"]
+    copy = dataclasses.replace(row, url=row.url.replace("resnet50_", "resnet50_copy_"))
+    with pytest.raises(
+        ValueError,
+        match=r"The catalogue must list each \(model, tag\) once; received "
+        r"\('resnet50', 'keras:imagenet'\) twice: .*resnet50_weights.* and .*resnet50_copy_",
+    ):
+        weights_lib.build_index([row, copy])
+    with pytest.raises(
+        ValueError,
+        match=r"`notop_hash` must be None, an MD5 \(32 lowercase hex digits\) or a SHA-256 "
+        r"\(64\); received notop_hash='4D473C' for resnet50 'keras:imagenet'",
+    ):
+        dataclasses.replace(row, notop_hash="4D473C")
+    hub = weights_lib.PUBLISHED["resnet18", "timm:a1_in1k"]
+    with pytest.raises(
+        ValueError, match=r"`url` must hold the pinned revision \('/resolve/0{40}/'\)"
+    ):
+        dataclasses.replace(hub, revision="0" * 40)
+    with pytest.raises(TypeError, match="positional"):  # a row cannot shift into other columns
+        weights_lib.PublishedWeights(*dataclasses.astuple(hub))
+
+
+def test_the_readme_weights_table_is_generated_from_the_catalogue(tmp_path, capsys):
+    readme = (ROOT / "README.md").read_text()
+    assert generate.differences(readme) == []  # else: python docs/generate.py
+    table = generate.weights_table(weights_lib.CATALOGUE).splitlines()
+    ra2 = (
+        "| resnet101 | `timm:ra2_in1k` | v1d | timm resnet101d.ra2_in1k | 82.31 | `torch` "
+        "| 269 -> 256 (0.95) | bicubic | SHA-256 `c2192596` | no |"
+    )
+    keras_v1 = (
+        "| resnet50 | `keras:imagenet` | v1 | keras.applications ResNet50 | - | `caffe` "
+        "| 256 -> 224 (0.875) | bilinear | MD5 `2cb95161` (MD5 `4d473c1d`) | n/a |"
+    )
+    assert len(table) == 2 + 33 and ra2 in table and keras_v1 in table
+    stale = tmp_path / "README.md"
+    stale.write_text(readme.replace("| 82.31 |", "| 82.30 |"))
+    assert generate.main(["--check", "--readme", str(stale)]) == 1
+    report = capsys.readouterr().out
+    assert "weights table differs from the catalogue" in report
+    assert f"\n-{ra2.replace('82.31', '82.30')}\n+{ra2}\n" in report
+    assert generate.main(["--readme", str(stale)]) == 0 and stale.read_text() == readme
+    assert generate.main(["--check", "--readme", str(stale)]) == 0
 
 
 def test_preprocess_input_modes():
