@@ -94,7 +94,7 @@ def _run(folder: RunFolder, strategy, datasets: Datasets) -> dict:
         folder.write_config()
     if folder.epoch and config.verbose:
         print(f"Resuming {plan.run_dir} after epoch {folder.epoch} of {config.epochs}.")
-    guard = Guard(plan.steps_per_epoch, folder.describe)
+    guard = Guard(plan.steps_per_epoch, folder)
     callbacks = [EpochCommit(folder, images=plan.images_per_epoch), guard]
     if folder.chief:
         callbacks.append(keras.callbacks.TensorBoard(folder.file("tensorboard")))

@@ -69,10 +69,10 @@ class Guard(keras.callbacks.Callback):
     from the first non-finite step on, so the step named is the first bad one.
     """
 
-    def __init__(self, steps_per_epoch, describe_stop):
+    def __init__(self, steps_per_epoch, folder):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
-        self.describe_stop = describe_stop  # (epoch, step) -> what the run folder keeps
+        self.folder = folder  # the RunFolder: what it keeps for the next command
         self.epoch, self.step, self.active = 0, 0, False
         self._interrupted = False
 
@@ -98,9 +98,9 @@ class Guard(keras.callbacks.Callback):
             self.active = False
             raise NonFiniteLossError(
                 f"The training loss became {loss} in epoch {self.epoch} at step {self.step} of "
-                f"{self.steps_per_epoch}, so the run stopped there; {self.describe_stop()}. "
-                "Try a lower --lr, a longer --warmup-epochs, or --precision float32, in another "
-                "--out (the learning rate is part of a run's identity)."
+                f"{self.steps_per_epoch}, so the run stopped there; {self.folder.describe()}. Try "
+                "a lower --lr (the same command with it continues the run), a longer "
+                "--warmup-epochs in another --out, or --precision float32."
             )
         self._stop_if_interrupted()
 
@@ -110,7 +110,8 @@ class Guard(keras.callbacks.Callback):
     def _stop_if_interrupted(self):
         if self._interrupted:
             self.active = False
+            follow_up = "continues the run" if self.folder.epoch else "starts it afresh"
             raise Interrupted(
                 f"Interrupted in epoch {self.epoch} at step {self.step} of {self.steps_per_epoch};"
-                f" {self.describe_stop()}. The same command continues the run."
+                f" {self.folder.describe()}. The same command {follow_up}."
             )

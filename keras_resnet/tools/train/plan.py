@@ -13,8 +13,8 @@ from keras_resnet.tools._tensorflow import tf
 from keras_resnet.tools.config import TrainConfig
 
 # What defines a run: the network, the data and the optimisation. A rerun in the same folder must
-# match them; the other fields (epochs, verbosity, export settings, where data and devices come
-# from) only continue it.
+# match them; the other fields only continue it: more epochs, another peak learning rate (the way
+# on after a diverged loss), verbosity, export settings, where data and devices come from.
 IDENTITY = (
     "model",
     "model_options",
@@ -22,7 +22,6 @@ IDENTITY = (
     "eval_split",
     "batch_size",
     "optimizer",
-    "lr",
     "nesterov",
     "momentum",
     "weight_decay",

@@ -115,8 +115,8 @@ class RunFolder:
 
     def model(self, strategy) -> keras.Model:
         """The last committed epoch's model and optimizer, else a new compiled model, built in
-        `strategy`'s scope. More epochs than before continue along a schedule stretched to the new
-        end."""
+        `strategy`'s scope. More epochs, or another learning rate, than before continue along the
+        schedule they make (stretched to the new end, scaled to the new peak)."""
         config = self.plan.config
         with strategy.scope():
             if not self.state.get("checkpoint"):
@@ -132,7 +132,9 @@ class RunFolder:
                     f"({type(error).__name__}: {error}); it was written atomically, so it was "
                     "damaged elsewhere. Start afresh with another --out."
                 ) from None
-            if self.state.get("epochs", config.epochs) != config.epochs:
+            recorded = files.read_json(self.file("config.json"), default={})
+            if (self.state.get("epochs"), recorded.get("lr")) != (config.epochs, config.lr):
+                # The optimizer follows the new schedule from the step it has reached.
                 model.optimizer.learning_rate = schedule(config, self.plan.steps_per_epoch)
             return model
 
