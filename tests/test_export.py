@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -13,8 +14,9 @@ from helpers import randomise_vectors
 from PIL import Image
 
 import keras_resnet
+from keras_resnet.preprocessing import ImagePreprocessing
+from keras_resnet.tools import DISTRIBUTION, export_network, runtimes
 from keras_resnet.tools import export as export_lib
-from keras_resnet.tools import runtimes
 from keras_resnet.tools.export import export
 from keras_resnet.tools.predict import predict
 
@@ -82,6 +84,24 @@ def test_every_format_is_written_verified_and_described(exported):
         1.0,
         0,
     ]  # uint8 pixels in, the scale inside
+    for file, quantization in [("model_int8.tflite", (1.0, 0)), ("model_float32.tflite", (0.0, 0))]:
+        predictor = runtimes.LiteRTPredictor(os.path.join(path, file))
+        assert predictor.input_quantization == quantization, file
+    assert list(manifest) == [
+        "name",
+        "version",
+        "created",
+        "input",
+        "preprocessing",
+        "outputs",
+        "tflite_and_onnx_output",
+        "class_names",
+        "files",
+        "bytes",
+        "float32_parameter_bytes",
+        "verification",
+        "versions",
+    ]
     assert manifest["input"] == {
         "name": "images",
         "shape": [None, SIZE, SIZE, 3],
@@ -94,6 +114,24 @@ def test_every_format_is_written_verified_and_described(exported):
         },
     }
     assert manifest["class_names"] == NAMES and manifest["version"] == 1
+    assert manifest["versions"][DISTRIBUTION] == keras_resnet.__version__
+    assert "keras-resnet" not in manifest["versions"]  # the unrelated distribution of that name
+    assert (manifest["preprocessing"], manifest["tflite_and_onnx_output"]) == (
+        "inside the model",
+        "logits",
+    )
+    assert manifest["outputs"] == [
+        "logits",
+        "probabilities",
+        "top_classes",
+        "top_scores",
+        "top_names",
+    ]
+    assert manifest["files"] == {
+        "saved_model": "saved_model.pb",
+        **export_lib.TFLITE_FORMATS,
+        **export_lib.ONNX_FORMATS,
+    }
     assert manifest["float32_parameter_bytes"] == model.count_params() * 4
     assert set(manifest["bytes"]) == set(export_lib.FORMATS) and all(
         size > 0 for size in manifest["bytes"].values()
@@ -170,7 +208,7 @@ def test_the_int8_network_moves_the_preprocessing_scale_into_conv1(mode):
         )
     )
     kernel = model.get_layer("conv1_conv").get_weights()[0].copy()
-    folded = runtimes.logits_model(model, fold_preprocessing=True)
+    folded = export_network.logits_model(model, fold_preprocessing=True)
     body = folded.get_layer(f"{model.name}_body")
     assert [type(layer).__name__ for layer in body.layers[1:4]] == [
         "_SubtractMean",
@@ -178,7 +216,7 @@ def test_the_int8_network_moves_the_preprocessing_scale_into_conv1(mode):
         "Conv2D",
     ]
     images = np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3)).astype("float32")
-    expected = runtimes.logits_model(model).predict(images, verbose=0)
+    expected = export_network.logits_model(model).predict(images, verbose=0)
     difference = np.abs(folded.predict(images, verbose=0) - expected).max() / np.abs(expected).max()
     assert difference < 1e-5, difference
     np.testing.assert_array_equal(
@@ -236,6 +274,26 @@ def test_uint8_input_with_the_preprocessing_inside(tmp_path):
     assert signature.structured_input_signature[1]["images"].dtype == tf.uint8
     outputs = signature(images=tf.constant(images.astype("uint8")))
     np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-6)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="expected to be a uint8 tensor but is a float tensor"
+    ):
+        signature(images=tf.constant(images))
+    for runtime in ("saved_model", "saved_model_tf1"):  # TF Serving's loader too
+        assert runtimes.open_model(path, runtime).input_dtype == "uint8", runtime
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    [record] = tf.data.TFRecordDataset(
+        os.path.join(path, "assets.extra", "tf_serving_warmup_requests")
+    )
+    request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+    assert tf.make_ndarray(request.inputs["images"]).dtype == np.uint8  # replays as it serves
+    manifest = json.load(open(os.path.join(path, "manifest.json")))
+    assert (manifest["input"]["dtype"], manifest["input"]["values"]) == (
+        "uint8",
+        "raw RGB pixels in [0, 255]",
+    )
+    assert manifest["preprocessing"] == "torch"
+    assert manifest["verification"]["saved_model"]["max_abs_diff"] <= 1e-5
     onnx = runtimes.open_model(
         os.path.join(path, "model.onnx")
     )  # float pixels in, preprocessing inside
@@ -279,11 +337,87 @@ def test_versions_are_never_overwritten_and_failures_leave_nothing(exported, mon
     )
 
 
+def test_a_failed_export_leaves_no_folder_it_created(tmp_path, monkeypatch):
+    """A failure anywhere after the folders are made: the version is not published, and the
+    `<out>/<name>/` folders this export created (and its scratch folder) are gone again."""
+    model = tiny()
+    monkeypatch.setitem(export_lib.TOLERANCES, "tflite_float32", -1.0)
+    with pytest.raises(RuntimeError, match=r"tflite_float32 differs .* nothing was published"):
+        export(model, tmp_path / "out", name="fresh", formats=["tflite_float32"])
+    assert os.listdir(tmp_path) == []
+    monkeypatch.undo()
+
+    def fails(prepared, folder, scratch):
+        open(os.path.join(folder, "half-written.onnx"), "w").close()
+        raise OSError("No space left on device")
+
+    monkeypatch.setitem(export_lib.formats.CONVERTERS, "onnx", (fails, None))
+    (tmp_path / "out").mkdir()
+    with pytest.raises(OSError, match="No space left on device"):
+        export(model, tmp_path / "out", name="fresh", formats=["saved_model", "onnx"])
+    assert os.listdir(tmp_path / "out") == []  # `out` was there before: it stays
+    scratch = f"keras_resnet_export-{os.getpid()}-"
+    assert not [name for name in os.listdir(tempfile.gettempdir()) if name.startswith(scratch)]
+
+
+def test_a_model_that_is_not_finite_is_refused_before_anything_is_written(tmp_path):
+    """As after a diverged run: a NaN weight (which TensorFlow's ReLU can hide from the outputs),
+    or finite weights whose outputs overflow."""
+    advice = (
+        r"NaN or inf, as after a diverged training run\), so nothing was exported: export an "
+        r"earlier checkpoint, or retrain with a lower learning rate\.$"
+    )
+    model = tiny()
+    weights = model.get_weights()
+    weights[0][0, 0, 0, 0] = np.nan
+    model.set_weights(weights)
+    with pytest.raises(
+        ValueError,
+        match=r"^`model` 'resnet20' is not finite \(its weight 'conv1_conv/kernel' holds " + advice,
+    ):
+        export(model, tmp_path / "out", calibration=pixels(8))
+    model = tiny()
+    head = model.get_layer("predictions")
+    head.set_weights([np.full(head.kernel.shape, 3e38, "float32"), head.bias.numpy()])
+    with pytest.raises(
+        ValueError,
+        match=r"^`model` 'resnet20' is not finite \(its outputs on the sample images hold "
+        + advice,
+    ):
+        export(model, tmp_path / "out", formats=["saved_model"])
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_format_table_covers_every_format_in_order():
+    assert list(export_lib.formats.CONVERTERS) == list(export_lib.FORMATS)
+    assert export_lib.int8_formats(["onnx_int8", "saved_model", "tflite_int8"]) == [
+        "onnx_int8",
+        "tflite_int8",
+    ]
+
+
+def test_preprocessing_folds_only_into_a_convolution_it_alone_feeds():
+    inputs = keras.Input((8, 8, 3))
+    x = ImagePreprocessing("torch", name="preprocessing")(inputs)
+    chain = keras.Model(
+        inputs, keras.layers.Conv2D(4, 3, name="conv")(keras.layers.ZeroPadding2D()(x))
+    )
+    preprocessing, conv = export_network._foldable_preprocessing(chain)
+    assert (preprocessing.name, conv.name) == ("preprocessing", "conv")
+    branches = keras.layers.Add()(
+        [keras.layers.Conv2D(4, 1, name="a")(x), keras.layers.Conv2D(4, 1, name="b")(x)]
+    )
+    assert export_network._foldable_preprocessing(keras.Model(inputs, branches)) is None
+    pooled = keras.layers.Conv2D(4, 1)(keras.layers.AveragePooling2D(1)(x))
+    assert export_network._foldable_preprocessing(keras.Model(inputs, pooled)) is None
+
+
 def test_bad_export_arguments(tmp_path):
     model = tiny()
     with pytest.raises(
         ValueError,
-        match=r"`formats` must be a non-empty list from \('saved_model', .*received formats=\['tfjs'\]",
+        match=r"`formats` must be a non-empty list from \('saved_model', "
+        r".*received formats=\['tfjs'\]",
     ):
         export(model, tmp_path, formats=["tfjs"])
     for formats, named in [
@@ -303,7 +437,8 @@ def test_bad_export_arguments(tmp_path):
         export(model, tmp_path, input_dtype="int8")
     with pytest.raises(
         ValueError,
-        match=r"`model` must have one image input of known size; received input shape \(None, None, None, 3\)",
+        match=r"`model` must have one image input of known size; "
+        r"received input shape \(None, None, None, 3\)",
     ):
         export(
             keras_resnet.ResNet20(include_top=False, weights=None),
@@ -340,12 +475,14 @@ def test_predict_and_bad_inputs(exported, tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"`image` must be a JPEG, PNG, GIF, BMP, WEBP file; received image='.*notes.png': not an image file",
+        match=r"`image` must be a JPEG, PNG, GIF, BMP, WEBP file; "
+        r"received image='.*notes.png': not an image file",
     ):
         predict([str(tmp_path / "notes.png")], path)
     with pytest.raises(
         ValueError,
-        match=r"`images` must have shape \(batch, 16, 16, 3\) for .*; received shape \(1, 8, 8, 3\)",
+        match=r"`images` must have shape \(batch, 16, 16, 3\) for .*; "
+        r"received shape \(1, 8, 8, 3\)",
     ):
         runtimes.open_model(os.path.join(path, "model.onnx"))(np.zeros((1, 8, 8, 3)))
     (tmp_path / "model.pt").write_bytes(b"\x80\x02")
@@ -420,8 +557,8 @@ def test_benchmark_measures_every_runtime_side_by_side():
     assert len({row["latency_ms"] for row in rows}) == len(rows)  # measured each, not copied
     table = format_table(rows, 4).splitlines()
     assert (
-        table[0]
-        == "| runtime | batch-1 latency (ms) | vs tf.function | batch-4 images/s | vs tf.function | file (MB) |"
+        table[0] == "| runtime | batch-1 latency (ms) | vs tf.function | batch-4 images/s "
+        "| vs tf.function | file (MB) |"
     )
     assert len(table) == 2 + len(RUNTIMES) and table[3].startswith("| tf_function | ")
     assert table[3].endswith("| 1.00x |  |")

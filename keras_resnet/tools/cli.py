@@ -162,13 +162,11 @@ def _export(args):
 
 
 def _print_verification(path):
-    import json
-
-    manifest = json.load(open(os.path.join(path, "manifest.json")))
-    for kind, figures in manifest["verification"].items():
+    verification = files.read_json(os.path.join(path, "manifest.json"))["verification"]
+    for kind, figures in verification.items():
         print(
-            f"  {kind:16s} max abs diff {figures['max_abs_diff']:.2e}  top-1 agreement {figures['top1_agreement']:.3f}  "
-            f"({figures['examples']} images)"
+            f"  {kind:16s} max abs diff {figures['max_abs_diff']:.2e}  "
+            f"top-1 agreement {figures['top1_agreement']:.3f}  ({figures['examples']} images)"
         )
 
 
