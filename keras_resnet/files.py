@@ -19,6 +19,10 @@ except ImportError:  # Windows: no advisory locks; the folders are unlocked ther
 def atomic_write(path, write) -> None:
     """Calls `write(temporary path)` beside `path`, then renames the result onto `path`.
 
+    The file's bytes reach the disk before the rename, and the rename before this returns
+    (`fsync` of the file, then of its folder): after a crash or a power cut, `path` holds the
+    old file or the new one, whole, never an empty or a half-written one.
+
     Example:
         >>> atomic_write("model.keras", model.save)
     """
@@ -30,10 +34,33 @@ def atomic_write(path, write) -> None:
     try:
         write(partial)
         os.chmod(partial, 0o644)  # mkstemp makes files private
+        _fsync(partial)
         os.replace(partial, path)
+        _fsync_folder(directory)
+    except OSError as error:  # a full disk, a file size limit: name the file it was writing
+        if error.filename is None:
+            error.filename = os.fspath(path)
+        raise
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(path):
+    """Makes a rename in `path` durable, where the platform can (not on Windows, nor on
+    filesystems that refuse to sync a folder)."""
+    try:
+        _fsync(path)
+    except OSError:
+        pass
 
 
 def write_json(path, value) -> None:

@@ -97,8 +97,9 @@ def digits_run(tmp_path_factory):
     [
         (dict(model="resnet32"), ["model: 'resnet20' in the run, 'resnet32' now"]),
         (
+            # Another lr alone would continue the run (the way on after a diverged loss).
             dict(optimizer="adamw", lr=0.8, epochs=6),
-            ["optimizer: 'sgd' in the run, 'adamw' now", "lr: 0.1 in the run, 0.8 now"],
+            ["optimizer: 'sgd' in the run, 'adamw' now"],
         ),
         (dict(epochs=1), ["epochs: the run has trained 2, epochs=1 would not continue it"]),
         (

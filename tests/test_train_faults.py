@@ -49,13 +49,17 @@ def test_a_diverged_loss_stops_at_once_exports_nothing_and_the_run_continues(tmp
     # A lower learning rate continues the run from its last good epoch.
     assert run_cli(capsys, "--epochs", 2, "--out", run, "--no-export")[0] == 0
     assert history(run) == ["1", "2"]
-    changes = [entry["changed"].get("lr") for entry in json.load(open(run / "config.json"))["continued"]]
+    changes = [
+        entry["changed"].get("lr") for entry in json.load(open(run / "config.json"))["continued"]
+    ]
     assert changes == [[0.1, 1e30], [1e30, 0.1]]
 
 
 def test_a_run_that_diverges_in_its_first_epoch_leaves_nothing(tmp_path, capsys):
     code, error = run_cli(capsys, "--epochs", 1, "--lr", 1e30, "--out", tmp_path / "run")
-    assert code == 2 and f"no epoch was completed, so nothing is kept in {tmp_path / 'run'}" in error
+    assert (
+        code == 2 and f"no epoch was completed, so nothing is kept in {tmp_path / 'run'}" in error
+    )
     assert os.listdir(tmp_path) == []
 
 

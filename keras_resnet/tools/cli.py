@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import warnings
@@ -488,16 +489,18 @@ def main(argv=None):
         USER_ERRORS
     ) as error:  # what the user can fix: one line; anything else keeps its traceback
         parser.exit(2, f"keras-resnet: error: {' '.join(str(error).split())}\n")
-    except KeyboardInterrupt as interrupted:  # Ctrl-C: where it stopped; exit 128 + SIGINT
+    except KeyboardInterrupt as interrupted:  # where it stopped; exit 128 + the signal's number
         # A run stopped at a step boundary says where (`train.Interrupted`); a bare
         # KeyboardInterrupt came outside a training step.
+        signum = getattr(interrupted, "signum", signal.SIGINT)
+        what = "Terminated" if signum == signal.SIGTERM else "Interrupted"
         message = " ".join(str(interrupted).split()) or (
-            "Interrupted; the run folder keeps its last completed epoch, and the same command "
+            f"{what}; the run folder keeps its last completed epoch, and the same command "
             "continues."
             if args.command == "train"
-            else "Interrupted."
+            else f"{what}."
         )
-        parser.exit(130, f"keras-resnet: {message}\n")
+        parser.exit(128 + signum, f"keras-resnet: {message}\n")
     return 0
 
 

@@ -22,6 +22,7 @@ from keras_resnet.tools import export as export_lib
 from keras_resnet.tools._tensorflow import tf
 from keras_resnet.tools.config import TrainConfig
 from keras_resnet.tools.train.callbacks import (
+    DataChangedError,
     EpochCommit,
     Guard,
     Interrupted,
@@ -35,6 +36,7 @@ from keras_resnet.tools.train.plan import IDENTITY, POLICIES, Datasets, Plan, re
 from keras_resnet.tools.train.run_folder import RunFolder, refuse_if_locked
 
 __all__ = [
+    "DataChangedError",
     "IDENTITY",
     "Datasets",
     "EpochCommit",
@@ -58,14 +60,19 @@ __all__ = [
 ]
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def train(config: TrainConfig) -> dict:
     """Trains `config.model` on `config.data`, resuming the run folder if it has a state.
 
     Raises:
         NonFiniteLossError: the loss stopped being finite; the run stopped at that step, its
             last completed epoch stays committed, and nothing is exported.
-        Interrupted: SIGINT (Ctrl-C) arrived during training; the run stopped at the next step
-            boundary, and the same call continues it.
+        Interrupted: SIGINT (Ctrl-C) or SIGTERM arrived during training; the run stopped at the
+            next step boundary, and the same call continues it.
+        DataChangedError: a training image checked before the first step could not be read
+            later (its message names the files); the last completed epoch stays committed.
 
     Returns:
         The final evaluation metrics (also in `<run>/evaluation.json`).
@@ -98,8 +105,18 @@ def _run(folder: RunFolder, strategy, datasets: Datasets) -> dict:
     callbacks = [EpochCommit(folder, images=plan.images_per_epoch), guard]
     if folder.chief:
         callbacks.append(keras.callbacks.TensorBoard(folder.file("tensorboard")))
-    with _stop_on_sigint(guard):
-        metrics = fit(model, strategy, plan, datasets, folder.epoch, callbacks)
+    with _stop_on_signals(guard):
+        try:
+            metrics = fit(model, strategy, plan, datasets, folder.epoch, callbacks)
+        except tf.errors.OpError as error:
+            changed = plan.data_changed(error)
+            if changed is None:
+                raise
+            raise DataChangedError(
+                f"The training data changed during the run: {changed}; {folder.describe()}. "
+                f"Restore the files, and the same command {folder.follow_up()} (other data need "
+                "another --out)."
+            ) from None
     folder.finish(metrics)
     if folder.chief and config.export and not folder.exported():  # once per finished run
         folder.record_export(export_run(plan, metrics))
@@ -168,21 +185,23 @@ def seeded(seed: int, policy: str):
 
 
 @contextlib.contextmanager
-def _stop_on_sigint(guard: Guard):
-    """During training, a first SIGINT asks `guard` to stop the run at the next step boundary
-    (`Interrupted`), so that it never lands inside tf.data or a checkpoint's write; outside a
-    step, and at a second SIGINT, it interrupts at once, as Python's own handler does. The
-    previous handler is back after the block. Only the main thread can handle signals."""
+def _stop_on_signals(guard: Guard):
+    """During training, a first SIGINT (Ctrl-C) or SIGTERM (a scheduler's stop) asks `guard` to
+    stop the run at the next step boundary (`Interrupted`), so that it never lands inside tf.data
+    or a checkpoint's write; outside a step, and at a second signal, it interrupts at once, as
+    Python's own SIGINT handler does. The previous handlers are back after the block. Only the
+    main thread can handle signals."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handle(signum, frame):
-        if not guard.interrupt():
-            raise KeyboardInterrupt
+        if not guard.interrupt(signum):
+            raise Interrupted(signum=signum)
 
-    previous = signal.signal(signal.SIGINT, handle)
+    previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -3,6 +3,7 @@ to the run folder, and the guard that stops a run at once when its loss stops be
 the user interrupts it."""
 
 import math
+import signal
 import time
 
 import keras
@@ -12,8 +13,18 @@ class NonFiniteLossError(ValueError):
     """The training loss became NaN or infinite: the run stopped at the step it happened."""
 
 
+class DataChangedError(ValueError):
+    """A training image checked before the first step could not be read later: the data
+    changed during the run."""
+
+
 class Interrupted(KeyboardInterrupt):
-    """The run was interrupted (Ctrl-C, SIGINT) at a step boundary; its message says where."""
+    """The run was interrupted (Ctrl-C's SIGINT, or a scheduler's SIGTERM) at a step boundary;
+    its message says where, `signum` by which signal."""
+
+    def __init__(self, message: str = "", signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = signum
 
 
 class Throughput(keras.callbacks.Callback):
@@ -74,12 +85,13 @@ class Guard(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.folder = folder  # the RunFolder: what it keeps for the next command
         self.epoch, self.step, self.active = 0, 0, False
-        self._interrupted = False
+        self._signal = None
 
-    def interrupt(self) -> bool:
+    def interrupt(self, signum: int = signal.SIGINT) -> bool:
         """Asks the run to stop at the next step boundary. False when no training loop runs, or
         when it was asked already (a second Ctrl-C): then the caller should interrupt at once."""
-        asked_before, self._interrupted = self._interrupted, True
+        asked_before = self._signal is not None
+        self._signal = self._signal or signum
         return self.active and not asked_before
 
     def on_train_begin(self, logs=None):
@@ -108,10 +120,11 @@ class Guard(keras.callbacks.Callback):
         self._stop_if_interrupted()
 
     def _stop_if_interrupted(self):
-        if self._interrupted:
+        if self._signal is not None:
             self.active = False
-            follow_up = "continues the run" if self.folder.epoch else "starts it afresh"
+            what = "Terminated" if self._signal == signal.SIGTERM else "Interrupted"
             raise Interrupted(
-                f"Interrupted in epoch {self.epoch} at step {self.step} of {self.steps_per_epoch};"
-                f" {self.folder.describe()}. The same command {follow_up}."
+                f"{what} in epoch {self.epoch} at step {self.step} of {self.steps_per_epoch};"
+                f" {self.folder.describe()}. The same command {self.folder.follow_up()}.",
+                self._signal,
             )

@@ -5,6 +5,7 @@ identity), so that nothing is derived twice."""
 import dataclasses
 import json
 import os
+import warnings
 
 from keras_resnet import weights as weights_lib
 from keras_resnet.models import MODELS, ModelSpec
@@ -79,6 +80,29 @@ class Plan:
     @property
     def images_per_epoch(self) -> int:
         return self.steps_per_epoch * self.config.batch_size
+
+    def data_changed(self, error: Exception) -> str | None:
+        """Why the training data failed to read mid-run, when it is a folder whose files changed
+        after the check before the first step (removed, truncated, replaced); else None. The
+        folder is checked again to name the files."""
+        message = str(error)
+        if not (os.path.isdir(self.data_path) and ("ReadFile" in message or "Decode" in message)):
+            return None
+        # tf.data's line: "... transformation with iterator: Iterator::Root::...: <the error>".
+        line = next((ln for ln in message.splitlines() if "with iterator: " in ln), message)
+        read_error = line.split("with iterator: ", 1)[-1].split(": ", 1)[-1].strip()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the check's own report of skipped files
+            try:
+                _, info = data_lib.load(self.data_path, self.config.train_split)
+            except ValueError as check:
+                return f"{read_error}; {check}"
+        known = {path for path, _ in self.skipped}
+        new = [reason for path, reason in info.skipped if path not in known]
+        gone = self.train_examples - len(new) - info.splits[self.config.train_split]
+        found = [f"{len(new)} file(s) unreadable now ({'; '.join(new[:3])})"] if new else []
+        found += [f"{gone} file(s) gone"] if gone > 0 else []
+        return f"{read_error}; {', '.join(found) or 'the folder reads again now'}"
 
 
 @dataclasses.dataclass(frozen=True)

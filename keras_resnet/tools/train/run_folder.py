@@ -218,6 +218,10 @@ class RunFolder:
             return f"no epoch was completed, so nothing is kept in {self.path}"
         return f"{self.path} keeps epoch {self.epoch}"
 
+    def follow_up(self) -> str:
+        """What the same command does next: continue the run, or start it afresh."""
+        return "continues the run" if self.epoch else "starts it afresh"
+
     def _remove_partial_files(self):
         """Deletes what a killed run was writing (`.partial-*`): never a committed file."""
         for folder in (self.path, self.file("checkpoints")):
