@@ -245,10 +245,21 @@ def _command(commands, name, run, help):
     return command
 
 
-def main(argv=None):
+def _parser():
+    """keras-resnet's parser: a subcommand per job, each added by its `_add_*` function."""
     parser = argparse.ArgumentParser(prog="keras-resnet", description="ResNets for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
+    defaults = config.TrainConfig()
+    _add_models(commands)
+    _add_train(commands, defaults)
+    _add_evaluate(commands, defaults)
+    _add_export(commands)
+    _add_predict(commands)
+    _add_benchmark(commands)
+    return parser
 
+
+def _add_models(commands):
     models = _command(
         commands,
         "models",
@@ -259,18 +270,27 @@ def main(argv=None):
         "names", nargs="*", help="model names (default: all), e.g. resnet50 resnet20"
     )
 
-    defaults = config.TrainConfig()
+
+def _add_train(commands, defaults):
     train = _command(
         commands,
         "train",
         _train,
         "train a model with model.fit (default: ResNet-20 on the embedded digits)",
     )
+    _add_train_data(train, defaults)
+    _add_train_optimisation(train, defaults)
+    _add_train_outputs(train, defaults)
+
+
+def _add_train_data(train, defaults):
+    """The model and the data it trains on."""
     train.add_argument("--model", default=defaults.model, help="a name from `keras-resnet models`")
     train.add_argument(
         "--data",
         default=defaults.data,
-        help="'digits' (embedded, no download), an image folder root/<split>/<class>/*.jpg, or a tfds name (cifar10, imagenette, ...)",
+        help="'digits' (embedded, no download), an image folder root/<split>/<class>/*.jpg, "
+        "or a tfds name (cifar10, imagenette, ...)",
     )
     train.add_argument(
         "--data-dir", help="tensorflow-datasets' data folder (prepared data is read offline)"
@@ -289,6 +309,10 @@ def main(argv=None):
     train.add_argument("--eval-split", default=None)
     train.add_argument("--image-size", type=int, help="resize images to this square size")
     train.add_argument("--recipe", choices=config.RECIPES, help="augmentation (default: by model)")
+
+
+def _add_train_optimisation(train, defaults):
+    """The optimiser, its schedule, the precision and the devices."""
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument(
         "--batch-size", type=int, default=defaults.batch_size, help="global batch size"
@@ -305,7 +329,8 @@ def main(argv=None):
         "--weight-decay",
         type=float,
         default=defaults.weight_decay,
-        help="on kernels only (not BatchNorm, not biases); SGD: L2 on the gradient, AdamW: decoupled",
+        help="on kernels only (not BatchNorm, not biases); SGD: L2 on the gradient, "
+        "AdamW: decoupled",
     )
     train.add_argument("--schedule", choices=config.SCHEDULES, default=defaults.schedule)
     train.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
@@ -325,6 +350,10 @@ def main(argv=None):
         default=defaults.strategy,
         help="multi_worker reads TF_CONFIG",
     )
+
+
+def _add_train_outputs(train, defaults):
+    """The model's options, the run folder and the export at the end."""
     train.add_argument(
         "--option",
         type=_option,
@@ -363,6 +392,8 @@ def main(argv=None):
     )
     _add_cpu_replicas(train)
 
+
+def _add_evaluate(commands, defaults):
     evaluate = _command(
         commands,
         "evaluate",
@@ -382,9 +413,12 @@ def main(argv=None):
     evaluate.add_argument(
         "--out",
         default="evaluations",
-        help="folder that collects evaluations: each goes to <out>/<model>-<split>-<n>/, never into an export",
+        help="folder that collects evaluations: each goes to <out>/<model>-<split>-<n>/, "
+        "never into an export",
     )
 
+
+def _add_export(commands):
     export = _command(
         commands,
         "export",
@@ -424,6 +458,8 @@ def main(argv=None):
     export.add_argument("--calibration-split", default="train")
     export.add_argument("--data-dir", help="tensorflow-datasets' data folder")
 
+
+def _add_predict(commands):
     predict = _command(
         commands, "predict", _predict, "classify images with a model or export, in its own runtime"
     )
@@ -437,7 +473,8 @@ def main(argv=None):
     predict.add_argument(
         "--resize",
         action="store_true",
-        help="resize images to the model's input size and convert them to RGB (default: such images are refused)",
+        help="resize images to the model's input size and convert them to RGB "
+        "(default: such images are refused)",
     )
     predict.add_argument(
         "--preprocessing",
@@ -445,6 +482,8 @@ def main(argv=None):
         help="apply this preprocessing first (for models that do not take raw pixels)",
     )
 
+
+def _add_benchmark(commands):
     bench = _command(
         commands,
         "benchmark",
@@ -460,7 +499,8 @@ def main(argv=None):
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--rounds", type=int, default=3)
 
-    args = parser.parse_args(argv)
+
+def _set_logging(args):
     # Before TensorFlow loads: its C++ logging reads these once. The tools run on TensorFlow.
     if args.native_logs:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
@@ -469,22 +509,33 @@ def main(argv=None):
         logging.getLogger("tensorflow").setLevel(logging.ERROR)  # its Python deprecation notices
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     warnings.formatwarning = _warning_line
+
+
+def _run(parser, args):
+    """Runs the command, after the check the parser cannot make (model names) and the CPU split."""
+    if args.command == "models" and args.names:
+        from keras_resnet.models import MODELS
+
+        unknown = [name for name in args.names if name not in MODELS]
+        if unknown:
+            parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
+    if getattr(args, "cpu_replicas", None):
+        from keras_resnet.tools._tensorflow import tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas
+        )
+    args.run(args)
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _set_logging(args)
     try:
         with contextlib.nullcontext() if args.native_logs else _without_native_logs():
-            if args.command == "models" and args.names:
-                from keras_resnet.models import MODELS
-
-                unknown = [name for name in args.names if name not in MODELS]
-                if unknown:
-                    parser.error(f"unknown model names {unknown}; choose from {list(MODELS)}")
-            if getattr(args, "cpu_replicas", None):
-                from keras_resnet.tools._tensorflow import tf
-
-                cpu = tf.config.list_physical_devices("CPU")[0]
-                tf.config.set_logical_device_configuration(
-                    cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas
-                )
-            args.run(args)
+            _run(parser, args)
     except (
         USER_ERRORS
     ) as error:  # what the user can fix: one line; anything else keeps its traceback
