@@ -68,7 +68,7 @@ class BlockConfig:
 
     @property
     def conv_class(self):
-        """Keras' Conv2D channels-last; ours, which adds biases on the right axis, channels-first."""
+        """Keras' Conv2D channels-last; channels-first, ours (it adds biases on the right axis)."""
         return Conv2D if self.data_format == "channels_first" else layers.Conv2D
 
 
@@ -152,7 +152,8 @@ def conv_bn(
 
 
 def squeeze_excite(x, ratio, *, name, config=DEFAULT_CONFIG):
-    """Squeeze-and-excitation (Hu et al. 2018): rescale channels by a gate learned from their means."""
+    """Squeeze-and-excitation (Hu et al. 2018): rescale channels by a gate learned from
+    their means."""
     width, data_format = channels(x, config), config.data_format
     s = layers.GlobalAveragePooling2D(
         data_format=data_format, keepdims=True, name=f"{name}_se_squeeze"

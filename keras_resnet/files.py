@@ -114,7 +114,8 @@ def exclusive(path, what: str, *, wait: bool = False):
         os.ftruncate(fd, 0)
         os.pwrite(
             fd,
-            f"process {os.getpid()} on {socket.gethostname()} since {started} ({' '.join(sys.argv)})".encode(),
+            f"process {os.getpid()} on {socket.gethostname()} since {started} "
+            f"({' '.join(sys.argv)})".encode(),
             0,
         )
         try:
@@ -128,7 +129,8 @@ def exclusive(path, what: str, *, wait: bool = False):
 def _locked(what, fd):
     holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
     return LockedError(
-        f"{what} is in use by {holder}. Wait for it to finish or stop it; a killed process releases it."
+        f"{what} is in use by {holder}. "
+        "Wait for it to finish or stop it; a killed process releases it."
     )
 
 

@@ -31,7 +31,8 @@ def _check_data_format(data_format):
     data_format = data_format or keras.config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(
-            f"`data_format` must be 'channels_last', 'channels_first' or None; received data_format={data_format!r}."
+            "`data_format` must be 'channels_last', 'channels_first' or None; "
+            f"received data_format={data_format!r}."
         )
     return data_format
 
@@ -59,7 +60,8 @@ def preprocess_input(x, mode: str = "torch", data_format: str | None = None):
     axis = -3 if data_format == "channels_first" else -1
     if len(x.shape) < 3 or x.shape[axis] != 3:
         raise ValueError(
-            f"`x` must have 3 (RGB) channels {data_format.replace('_', ' ')}; received shape {tuple(x.shape)}."
+            f"`x` must have 3 (RGB) channels {data_format.replace('_', ' ')}; "
+            f"received shape {tuple(x.shape)}."
         )
     shape = (3, 1, 1) if data_format == "channels_first" else (3,)
     if mode == "torch":
@@ -141,7 +143,8 @@ def decode_predictions(preds, top: int = 5) -> list[list[tuple[str, str, float]]
     preds = np.asarray(preds)
     if preds.ndim != 2 or preds.shape[1] != 1000:
         raise ValueError(
-            f"`preds` must have shape (batch, 1000) (ImageNet classes); received shape {preds.shape}."
+            "`preds` must have shape (batch, 1000) (ImageNet classes); "
+            f"received shape {preds.shape}."
         )
     classes = imagenet_classes()
     best = np.argsort(-preds, axis=1, kind="stable")[:, :top]

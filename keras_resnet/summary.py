@@ -23,7 +23,8 @@ def count_macs(model: keras.Model) -> int:
             height, width, out_channels = layer.output.shape[1:]
             if height is None or width is None:
                 raise ValueError(
-                    f"`model` must have a static input size to count multiply-adds; layer {layer.name!r} outputs {layer.output.shape}."
+                    "`model` must have a static input size to count multiply-adds; "
+                    f"layer {layer.name!r} outputs {layer.output.shape}."
                 )
             kernel_h, kernel_w, in_per_group, _ = layer.kernel.shape
             macs += height * width * out_channels * kernel_h * kernel_w * in_per_group

@@ -122,7 +122,8 @@ def benchmark(
 def format_table(rows, batch_size: int = 32) -> str:
     """The rows as a Markdown table."""
     lines = [
-        f"| runtime | batch-1 latency (ms) | vs tf.function | batch-{batch_size} images/s | vs tf.function | file (MB) |",
+        "| runtime | batch-1 latency (ms) | vs tf.function "
+        f"| batch-{batch_size} images/s | vs tf.function | file (MB) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:

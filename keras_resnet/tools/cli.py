@@ -19,11 +19,12 @@ import warnings
 from keras_resnet import files
 from keras_resnet.tools import config
 
-# A C++ log line of TensorFlow, XLA or LiteRT (absl's "I0000 00:00:1795867387.990526  2835 port.cc:153] ..."),
-# or the TFLite quantizer's printout.
+# A C++ log line of TensorFlow, XLA or LiteRT (absl's
+# "I0000 00:00:1795867387.990526  2835 port.cc:153] ..."), or the TFLite quantizer's printout.
 _NATIVE_LOG = re.compile(
-    rb"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ "
-    rb"[\w.-]+:\d+\]|INFO: Created TensorFlow Lite|fully_quantize: )"
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\)"
+    rb"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.-]+:\d+\]"
+    rb"|INFO: Created TensorFlow Lite|fully_quantize: )"
 )
 
 
@@ -65,7 +66,8 @@ def _models(args):
     from keras_resnet.summary import model_table
 
     print(
-        f"{'model':18s} {'builder':34s} {'input':>7s} {'classes':>7s} {'trainable params':>17s} {'GMACs':>7s} {'layers':>6s}"
+        f"{'model':18s} {'builder':34s} {'input':>7s} {'classes':>7s} "
+        f"{'trainable params':>17s} {'GMACs':>7s} {'layers':>6s}"
     )
     for row in model_table(args.names or None):
         print(
@@ -193,8 +195,8 @@ def _benchmark(args):
 
     if args.model not in MODELS and not os.path.exists(args.model):
         raise ValueError(
-            f"`model` must be a name from `keras-resnet models` ({', '.join(MODELS)}) or a .keras file or run "
-            f"folder; received model={args.model!r}."
+            f"`model` must be a name from `keras-resnet models` ({', '.join(MODELS)}) "
+            f"or a .keras file or run folder; received model={args.model!r}."
         )
     if args.model in MODELS:
         size = args.image_size or MODELS[args.model].default_size
@@ -208,7 +210,8 @@ def _benchmark(args):
         model = runtimes.open_model(args.model, "keras").keras_model
     rows = benchmark(model, batch_size=args.batch_size, rounds=args.rounds)
     print(
-        f"{args.model}, {model.input_shape[1]}x{model.input_shape[2]}, {args.rounds} rounds (medians):"
+        f"{args.model}, {model.input_shape[1]}x{model.input_shape[2]}, "
+        f"{args.rounds} rounds (medians):"
     )
     print(format_table(rows, args.batch_size))
     saved_model = next(row["bytes"] for row in rows if row["runtime"] == "saved_model")
@@ -228,7 +231,8 @@ def _add_cpu_replicas(parser):
 
 
 def _warning_line(message, category, filename, lineno, line=None):
-    """Warnings as the CLI's own lines (the data's skipped files, a fresh classifier), not Python's."""
+    """Warnings as the CLI's own lines (the data's skipped files, a fresh
+    classifier), not Python's."""
     return f"keras-resnet: warning: {message}\n"
 
 

@@ -137,8 +137,8 @@ class TrainConfig:
         unknown = sorted(set(self.model_options) - set(accepted))
         if unknown:
             raise ValueError(
-                f"`model_options` must be options of {self.model} ({', '.join(accepted)}); received "
-                f"{unknown}."
+                f"`model_options` must be options of {self.model} ({', '.join(accepted)}); "
+                f"received {unknown}."
             )
         unknown = [kind for kind in self.export_formats if kind not in EXPORT_FORMATS]
         if unknown or not self.export_formats:

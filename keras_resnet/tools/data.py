@@ -116,8 +116,8 @@ def decode(path):
 
 def _decoded_sizes(paths) -> dict:
     """path -> (height, width) of every file TensorFlow decodes; a truncated or corrupt file is
-    missing. One parallel decode pass (2.8 s of the 8 s that all checks of CIFAR-10's 50,000 training
-    JPEGs take on 2 cores: benchmarks/data_check_speed.py)."""
+    missing. One parallel decode pass (2.8 s of the 8 s that all checks of CIFAR-10's 50,000
+    training JPEGs take on 2 cores: benchmarks/data_check_speed.py)."""
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(
         lambda path: (path, tf.shape(decode(path))[:2]),
         num_parallel_calls=AUTOTUNE,
@@ -152,7 +152,8 @@ def _folder(root: str, split: str):
     split_dir = os.path.join(root, split)
     if not os.path.isdir(split_dir):
         raise ValueError(
-            f"`split` must name a folder under {root!r}; received split={split!r} ({split_dir} does not exist)."
+            f"`split` must name a folder under {root!r}; "
+            f"received split={split!r} ({split_dir} does not exist)."
         )
     class_names = sorted(
         d for d in os.listdir(split_dir) if os.path.isdir(os.path.join(split_dir, d))
@@ -187,8 +188,9 @@ def _folder(root: str, split: str):
     ]
     if empty:
         raise ValueError(
-            f"{split_dir}: the class folder(s) {empty} hold no usable image ({len(skipped)} file(s) skipped"
-            f"{': ' + skipped[0][1] if skipped else ''}). Remove them or add images."
+            f"{split_dir}: the class folder(s) {empty} hold no usable image "
+            f"({len(skipped)} file(s) skipped{': ' + skipped[0][1] if skipped else ''}). "
+            "Remove them or add images."
         )
     report_skipped(split_dir, skipped)
     shape = (*collections.Counter(sizes[path] for path, _ in used).most_common(1)[0][0], 3)
@@ -256,12 +258,13 @@ def load(source: str, split: str, *, data_dir=None, manual_dir=None, download=Tr
         return _folder(source, split)
     if os.path.exists(source):
         raise ValueError(
-            f"`source` must be 'digits', a folder (root/<split>/<class>/<image>) or a tfds name; received "
-            f"source={source!r}, a file."
+            "`source` must be 'digits', a folder (root/<split>/<class>/<image>) or a tfds name; "
+            f"received source={source!r}, a file."
         )
     if os.sep in source or source.startswith("."):
         raise ValueError(
-            f"`source` must be 'digits', an existing folder or a tfds name; received source={source!r}, a path that does not exist."
+            "`source` must be 'digits', an existing folder or a tfds name; "
+            f"received source={source!r}, a path that does not exist."
         )
     return _tfds(source, split, data_dir, manual_dir, download)
 
@@ -287,7 +290,8 @@ def resize_and_center_crop(
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(
-            f"`interpolation` must be one of {INTERPOLATIONS}; received interpolation={interpolation!r}."
+            f"`interpolation` must be one of {INTERPOLATIONS}; "
+            f"received interpolation={interpolation!r}."
         )
     if not 0 < crop_pct <= 1:
         raise ValueError(f"`crop_pct` must be in (0, 1]; received crop_pct={crop_pct!r}.")

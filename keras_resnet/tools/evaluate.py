@@ -106,7 +106,8 @@ def _model_label(predictor):
     path = os.path.abspath(predictor.path)
     parent = os.path.basename(os.path.dirname(path))
     if parent.isdigit():  # an export's version folder: <name>/<version>/<file>
-        return f"{os.path.basename(os.path.dirname(os.path.dirname(path)))}-v{parent}-{_file_label(path)}"
+        name = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        return f"{name}-v{parent}-{_file_label(path)}"
     if os.path.isdir(path) and os.path.basename(path).isdigit():  # a SavedModel version folder
         return f"{os.path.basename(os.path.dirname(path))}-v{os.path.basename(path)}-saved_model"
     return (
@@ -117,7 +118,8 @@ def _model_label(predictor):
 
 
 def _new_folder(out, label):
-    """`out/<label>-<n>`, created here with the first free n: concurrent evaluations never share one."""
+    """`out/<label>-<n>`, created here with the first free n: concurrent evaluations
+    never share one."""
     os.makedirs(out, exist_ok=True)
     number = 1
     while True:

@@ -45,8 +45,9 @@ def read_image(
         ).numpy()
     if tuple(image.shape) != (height, width, channels):
         raise ValueError(
-            f"`image` {path!r} is {image.shape[1]}x{image.shape[0]} with {image.shape[2]} channel(s); the model "
-            f"takes {width}x{height} with {channels}. Pass --resize (resize=True) to resize and convert it."
+            f"`image` {path!r} is {image.shape[1]}x{image.shape[0]} with {image.shape[2]} "
+            f"channel(s); the model takes {width}x{height} with {channels}. "
+            "Pass --resize (resize=True) to resize and convert it."
         )
     return image.numpy().astype(np.float32)
 
