@@ -49,7 +49,8 @@ def main():
     for name, seconds in best.items():
         print(f"{name:45s} {seconds * 1000:8.1f} ms/batch  {args.batch / seconds:7.1f} images/s")
     print(
-        f"speed ratio ours/keras.applications: {theirs / ours:.3f} (>= 1 means ours is at least as fast)"
+        f"speed ratio ours/keras.applications: {theirs / ours:.3f} "
+        "(>= 1 means ours is at least as fast)"
     )
 
 

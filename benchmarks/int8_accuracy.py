@@ -54,8 +54,8 @@ def main(argv=None):
             for kind, path in models.items()
         }
     print(
-        f"{args.model} on {args.data} ({args.split}, {accuracy['keras']['examples']} images; int8 calibrated on "
-        f"{len(calibration)} {args.calibration_split} images):"
+        f"{args.model} on {args.data} ({args.split}, {accuracy['keras']['examples']} images; "
+        f"int8 calibrated on {len(calibration)} {args.calibration_split} images):"
     )
     for kind, metrics in accuracy.items():
         difference = 100 * (metrics["accuracy"] - accuracy["keras"]["accuracy"])

@@ -1,4 +1,4 @@
-"""Is the input pipeline ever the bottleneck? The CIFAR training pipeline alone against the
+r"""Is the input pipeline ever the bottleneck? The CIFAR training pipeline alone against the
 training step alone, and training on the pipeline, measured in one process.
 
 1. pipeline alone: `keras_resnet.tools.data.pipeline` (cached decoded images, shuffle, 4-pixel pad,
@@ -8,7 +8,8 @@ training step alone, and training on the pipeline, measured in one process.
 
 If (1) is several times (2), and (3) is about (2), the pipeline is not the bottleneck.
 
-    python benchmarks/pipeline_speed.py --data /path/to/cifar10 [--images 10000] [--precision bfloat16]
+    python benchmarks/pipeline_speed.py --data /path/to/cifar10 \
+        [--images 10000] [--precision bfloat16]
 """
 
 import argparse

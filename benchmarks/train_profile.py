@@ -1,8 +1,11 @@
 """Where a training step's time goes: per-op self time of our model's `fit` steps (TensorFlow's
 profiler) or of the same network's steps in plain PyTorch (torch.profiler), per step.
 
-    python benchmarks/train_profile.py resnet20 float32                  # ours
-    python benchmarks/train_profile.py resnet20 float32 --keras-batchnorm  # ours, Keras' BatchNormalization
+    # ours
+    python benchmarks/train_profile.py resnet20 float32
+    # ours, with Keras' BatchNormalization
+    python benchmarks/train_profile.py resnet20 float32 --keras-batchnorm
+    # the same network in plain PyTorch
     /path/to/torch-venv/bin/python benchmarks/train_profile.py resnet20 bfloat16 --torch
 
 The networks, batches, loss and optimizer are benchmarks/train_vs_torch.py's. TensorFlow's op
@@ -93,7 +96,8 @@ def main():
         totals = _keras_profile(args.model, args.precision, config, steps, args.keras_batchnorm)
     total = sum(totals.values())
     print(
-        f"| {'PyTorch' if args.torch else 'keras_resnet'} {args.model} {args.precision} | ms per step | share |"
+        f"| {'PyTorch' if args.torch else 'keras_resnet'} {args.model} {args.precision} "
+        "| ms per step | share |"
     )
     print("|---|---:|---:|")
     for name, microseconds in totals.most_common(args.top):

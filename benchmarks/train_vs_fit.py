@@ -112,7 +112,8 @@ def main():
         )
     print(f"load average after: {os.getloadavg()}")
     print(
-        f"| {args.model}, batch {args.batch_size}, {args.precision} | images/s (epoch {args.epochs}) |"
+        f"| {args.model}, batch {args.batch_size}, {args.precision} "
+        f"| images/s (epoch {args.epochs}) |"
     )
     print("|---|---:|")
     for name, rate in best.items():

@@ -86,7 +86,8 @@ def _torch_modules(torch):
     nn = torch.nn
 
     class Basic(nn.Module):
-        """He et al. 2015's CIFAR block with the option-A shortcut (subsample, zero-pad channels)."""
+        """He et al. 2015's CIFAR block with the option-A shortcut (subsample,
+        zero-pad channels)."""
 
         def __init__(self, inputs, filters, stride):
             super().__init__()
@@ -278,15 +279,16 @@ def main():
                 )
     print(f"load average after: {os.getloadavg()}")
     print(
-        "| model | batch | precision | keras_resnet `fit` images/s | PyTorch images/s | ours / PyTorch |"
+        "| model | batch | precision | keras_resnet `fit` images/s "
+        "| PyTorch images/s | ours / PyTorch |"
     )
     print("|---|---:|---|---:|---:|---:|")
     for row in rows:
         ours, theirs = best[row, "keras"], best[row, "torch"]
         digits = 0 if min(ours, theirs) >= 100 else 1
         print(
-            f"| {row[0]} | {CONFIGS[row[0]]['batch']} | {row[1]} | {ours:,.{digits}f} | {theirs:,.{digits}f} | "
-            f"{ours / theirs:.2f} |"
+            f"| {row[0]} | {CONFIGS[row[0]]['batch']} | {row[1]} "
+            f"| {ours:,.{digits}f} | {theirs:,.{digits}f} | {ours / theirs:.2f} |"
         )
 
 

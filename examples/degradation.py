@@ -1,4 +1,4 @@
-"""The degradation problem (He et al. 2015, Fig. 6 left and middle), reproduced.
+r"""The degradation problem (He et al. 2015, Fig. 6 left and middle), reproduced.
 
 Plain networks (the same nets without shortcuts, `plain=True`) of depth 20, 32 and 56 and the
 ResNets of the same depths train with one recipe on CIFAR-10. The paper's finding: the deeper
@@ -6,17 +6,20 @@ plain net has the *higher training error* (it is not overfitting; it is harder t
 while the deeper ResNet has the lower error. The script writes
 
     <out>/plain.png, <out>/resnet.png       training (dashed) and test (solid) error per epoch
-    <out>/gradient_norms.png                per-layer gradient norms at initialisation, plain-56 vs ResNet-56:
-                                            BatchNorm makes a deep plain net's gradients grow layer by
-                                            layer toward the input (about 1,000x over 55 layers), so no
-                                            one learning rate suits every layer; a ResNet's stay even
+    <out>/gradient_norms.png                per-layer gradient norms at initialisation, plain-56
+                                            vs ResNet-56: BatchNorm makes a deep plain net's
+                                            gradients grow layer by layer toward the input (about
+                                            1,000x over 55 layers), so no one learning rate suits
+                                            every layer; a ResNet's stay even
     <out>/results.json, <out>/results.md    the final errors, the settings and the wall time
 
 Each network trains through `keras_resnet.tools.train` in its own run folder (`<out>/runs/`), so a
 killed experiment resumes where it stopped when the same command runs again.
 
-    python examples/degradation.py --data /path/to/cifar10 --epochs 12 --train-per-class 500 --test-per-class 200
-    python examples/degradation.py --data digits --epochs 1 --depths 20 --out /tmp/degradation   # a smoke run
+    python examples/degradation.py --data /path/to/cifar10 --epochs 12 \
+        --train-per-class 500 --test-per-class 200
+    # a smoke run
+    python examples/degradation.py --data digits --epochs 1 --depths 20 --out /tmp/degradation
 """
 
 import argparse

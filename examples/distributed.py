@@ -1,18 +1,20 @@
 """One training script on one device, on all devices of a machine, and on several machines.
 
     python examples/distributed.py --strategy one_device
-    python examples/distributed.py --strategy mirrored --cpu-replicas 2      # all GPUs; on a CPU, 2 logical devices
-    python examples/distributed.py --strategy multi_worker --workers 2       # two local worker processes
+    # all GPUs; on a CPU, 2 logical devices
+    python examples/distributed.py --strategy mirrored --cpu-replicas 2
+    # two local worker processes
+    python examples/distributed.py --strategy multi_worker --workers 2
 
-What changes between them is only the `tf.distribute` strategy; `keras_resnet.tools.train` builds and
-compiles the model inside `strategy.scope()`, scales the learning rate with the global batch,
+What changes between them is only the `tf.distribute` strategy; `keras_resnet.tools.train` builds
+and compiles the model inside `strategy.scope()`, scales the learning rate with the global batch,
 and uses synchronized BatchNorm whenever there is more than one replica.
 
 MultiWorkerMirroredStrategy learns the cluster from the `TF_CONFIG` environment variable, a
 JSON object that every worker gets, identical except for its own `task`:
 
-    {"cluster": {"worker": ["host1:12345", "host2:12345"]},   # every worker's address, same order everywhere
-     "task": {"type": "worker", "index": 0}}                  # who I am: worker 0 is the chief
+    {"cluster": {"worker": ["host1:12345", "host2:12345"]},  # every worker, same order everywhere
+     "task": {"type": "worker", "index": 0}}                 # who I am: worker 0 is the chief
 
 Run the same command on every machine, with the same `--out` on a shared filesystem: the chief
 (worker 0) writes the run folder, and every worker resumes from it after a failure. With
@@ -92,7 +94,8 @@ def main(argv=None):
         print(f"metrics {json.dumps(results[0])}  ({args.workers} workers; the chief's evaluation)")
         return results[0]
 
-    import tensorflow as tf  # after the launcher: logical devices must be set before TensorFlow initialises
+    # After the launcher: logical devices must be set before TensorFlow initialises.
+    import tensorflow as tf
 
     if args.cpu_replicas:
         cpu = tf.config.list_physical_devices("CPU")[0]

@@ -1,7 +1,8 @@
-"""Train briefly, export every format, call each runtime, and build TF Serving's requests.
+r"""Train briefly, export every format, call each runtime, and build TF Serving's requests.
 
 1. Train ResNet-20 on the embedded digits for a few epochs (`keras_resnet.tools.train`).
-2. Export SavedModel, TFLite (float32, float16, dynamic, int8) and ONNX (float32, int8), each verified.
+2. Export SavedModel, TFLite (float32, float16, dynamic, int8) and ONNX (float32, int8), each
+   verified.
 3. Classify the same test images in every runtime and print the top-1 agreement.
 4. Write the exact requests TF Serving accepts for this SavedModel: the REST body
    (`requests/predict.json`, POST to /v1/models/<name>:predict) and the gRPC PredictRequest
@@ -9,7 +10,8 @@
    through the SavedModel's signature here the way TF Serving decodes it, so they are known good.
 
     python examples/export_and_serve.py --out /tmp/serve
-    docker run --rm -p 8501:8501 -v /tmp/serve/saved_models/digits:/models/digits -e MODEL_NAME=digits tensorflow/serving
+    docker run --rm -p 8501:8501 -v /tmp/serve/saved_models/digits:/models/digits \
+        -e MODEL_NAME=digits tensorflow/serving
     curl -s -X POST localhost:8501/v1/models/digits:predict -d @/tmp/serve/requests/predict.json
 """
 
@@ -77,7 +79,8 @@ def main(argv=None, verbose=True):
         agreement[kind] = float((predictions == reference).mean())
         if verbose:
             print(
-                f"{kind:16s} top-1 agreement with Keras {agreement[kind]:.3f}, accuracy {(predictions == labels).mean():.3f}"
+                f"{kind:16s} top-1 agreement with Keras {agreement[kind]:.3f}, "
+                f"accuracy {(predictions == labels).mean():.3f}"
             )
 
     requests = os.path.join(args.out, "requests")

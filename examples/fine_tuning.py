@@ -1,4 +1,4 @@
-"""Fine-tuning a pretrained ResNet on a folder of images, with BatchNorm frozen the right way.
+r"""Fine-tuning a pretrained ResNet on a folder of images, with BatchNorm frozen the right way.
 
 Phase 1 trains a new classifier on the frozen backbone. Phase 2 unfreezes the convolutions at a
 10x-100x lower rate, but keeps every BatchNormalization layer frozen: a frozen BN layer runs in
@@ -6,8 +6,10 @@ inference mode in Keras 3, so it normalises with the pretrained (ImageNet) stati
 small, differently distributed batches of a new data set never overwrite them. Unfreezing BN
 too is the classic mistake: its moving statistics drift to a few batches' and accuracy drops.
 
-    python examples/fine_tuning.py --data /path/to/folder --weights imagenet           # root/train/<class>/*.jpg, root/test/...
-    python examples/fine_tuning.py --data /path/to/cifar10 --weights ../shared/fixtures/resnet18.safetensors --image-size 64
+    # a folder root/train/<class>/*.jpg, root/test/...
+    python examples/fine_tuning.py --data /path/to/folder --weights imagenet
+    python examples/fine_tuning.py --data /path/to/cifar10 \
+        --weights ../shared/fixtures/resnet18.safetensors --image-size 64
 """
 
 import argparse
@@ -83,7 +85,7 @@ def main(argv=None, verbose=1):
         np.array_equal(model.get_layer("conv1_conv").kernel.numpy(), conv1)
     )
 
-    # Phase 2: everything but BatchNorm, at a lower rate (recompile: trainable flags take effect then).
+    # Phase 2: all but BatchNorm, at a lower rate (recompile: trainable flags take effect then).
     for layer in model.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     model.compile(
