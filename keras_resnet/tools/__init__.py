@@ -1,7 +1,10 @@
-"""The TensorFlow tooling around the core: data (`data`), training (`train`), export and the
-runtimes that run exports (`export`, `runtimes`), `evaluate`, `predict`, `benchmark`, and the
-`keras-resnet` command line (`cli`). It depends on the core (`keras_resnet.*`); the core never
-imports it. Install it with `pip install "keras-resnet-family[train,export]"` (or `[all]`).
+"""The TensorFlow tooling around the core: data (`data`), training (`train/`: a run's plan, its
+folder, loops and callbacks), export (`export/`: a table of formats, each converted and verified;
+`export_network`: the float32 logits network the formats are made from) and the runtimes that
+run exports (`runtimes`), `evaluate`, `predict`, `benchmark`, and the `keras-resnet` command
+line (`cli`); `_compat` holds the only private Keras and LiteRT APIs used. It depends on the core
+(`keras_resnet.*`); the core never imports it. Install it with
+`pip install "keras-resnet-family[train,export]"` (or `[all]`).
 """
 
 import importlib
