@@ -128,6 +128,75 @@ def torchvision_fixture(name: str, seed: int, x: np.ndarray) -> tuple[dict, np.n
     return state, logits.astype("float32")
 
 
+def numpy_state(shapes: dict, seed: int) -> dict:
+    """Random weights for the torchvision-named tensors `shapes` ({name: PyTorch shape}), drawn
+    by NumPy alone, so that a test regenerates them from the names without torch: convs
+    Kaiming-normal (fan out, as torchvision initialises them), the classifier U(+-1/sqrt(in)),
+    BatchNorm as `torchvision_fixture`'s. Rounded to float16, as the fixtures store weights.
+
+    Example:
+        >>> numpy_state({"fc.weight": (10, 512), "fc.bias": (10,)}, 0)["fc.bias"].dtype
+        dtype('float16')
+    """
+    rng = np.random.default_rng(seed)
+    last_bn = "bn3" if any(".bn3." in name for name in shapes) else "bn2"
+    state = {}
+    for name in sorted(shapes):
+        shape = tuple(shapes[name])
+        prefix, part = name.rsplit(".", 1)
+        batch_norm = f"{prefix}.running_mean" in shapes
+        if batch_norm and part == "weight":
+            low, high = SMALL_GAMMA if prefix.endswith(last_bn) else GAMMA
+            value = rng.uniform(low, high, shape)
+        elif batch_norm and part == "running_var":
+            value = rng.uniform(0.5, 1.5, shape)
+        elif batch_norm:  # bias (beta) and running_mean
+            value = rng.normal(0.0, 0.1, shape)
+        elif len(shape) == 4:
+            value = rng.normal(0.0, np.sqrt(2.0 / (shape[0] * shape[2] * shape[3])), shape)
+        else:  # the classifier's weight (out, in) and bias
+            bound = 1.0 / np.sqrt(shapes[f"{prefix}.weight"][1])
+            value = rng.uniform(-bound, bound, shape)
+        state[name] = value.astype(np.float16)
+    return state
+
+
+# torchvision's `replace_stride_with_dilation` for each output stride (timm's name for it).
+DILATIONS = {8: [False, True, True], 16: [False, False, True]}
+
+
+def dilated_fixture(
+    name: str, seed: int, output_stride: int, x: np.ndarray
+) -> tuple[dict, np.ndarray]:
+    """`numpy_state` weights of a torchvision model with the strides of its last stages
+    replaced by dilation, and its float32 eval logits on channels-last `x`.
+
+    Example:
+        >>> state, logits = dilated_fixture("resnet50", 0, 16, inputs(0, 65))
+        >>> logits.shape
+        (2, 10)
+    """
+    import torch
+    import torchvision
+
+    model = getattr(torchvision.models, name)(
+        weights=None, num_classes=CLASSES, replace_stride_with_dilation=DILATIONS[output_stride]
+    )
+    shapes = {
+        key: tuple(value.shape)
+        for key, value in model.state_dict().items()
+        if not key.endswith("num_batches_tracked")
+    }
+    state = numpy_state(shapes, seed)
+    model.load_state_dict(
+        {k: torch.from_numpy(v.astype("float32")) for k, v in state.items()}, strict=False
+    )
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()).numpy()
+    return state, logits.astype("float32")
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Writes `data` to `path` through a temporary file in the same folder and a rename, so
     readers see the old file or the whole new one, never part of it.
@@ -192,6 +261,14 @@ def main():
     parser.add_argument("--out", type=Path, required=True, help="folder for the fixtures")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=64, help="input height and width (>= 32)")
+    parser.add_argument(
+        "--output-stride",
+        type=int,
+        choices=sorted(DILATIONS),
+        help="instead: <name>_os<N>.npz, the logits of the model with its last stages dilated "
+        "(replace_stride_with_dilation) from numpy_state weights, which a test regenerates; "
+        "no weights file",
+    )
     args = parser.parse_args()
     if args.size < 32:  # five stride-2 stages: 32 pixels is the least that keeps one at the end
         parser.error(f"`--size` must be an integer >= 32; received --size={args.size}.")
@@ -205,6 +282,15 @@ def main():
     x, rows = inputs(args.seed, args.size), []
     for name in dict.fromkeys(args.names):  # each once, in the order given
         seed = model_seed(args.seed, name)
+        if args.output_stride:
+            _, logits = dilated_fixture(name, seed, args.output_stride, x)
+            buffer = io.BytesIO()
+            np.savez(buffer, x=x, logits=logits, seed=seed, output_stride=args.output_stride)
+            write_atomically(args.out / f"{name}_os{args.output_stride}.npz", buffer.getvalue())
+            print(
+                f"{name}, output stride {args.output_stride}: max |logit| {np.abs(logits).max():.3g}"
+            )
+            continue
         state, logits = torchvision_fixture(name, seed, x)
         write_atomically(args.out / f"{name}.safetensors", safetensors.torch.save(state))
         buffer = io.BytesIO()
@@ -213,6 +299,8 @@ def main():
         parameters = sum(value.numel() for key, value in state.items() if "running" not in key)
         rows.append((name, seed, parameters, float(np.abs(logits).max())))
         print(f"{name}: seed {seed}, {parameters:,} parameters, max |logit| {rows[-1][3]:.3g}")
+    if args.output_stride:
+        return
     versions = (torch.__version__, torchvision.__version__, np.__version__, sys.version.split()[0])
     write_atomically(args.out / "README.md", _readme(args, versions, rows).encode())
     print(f"wrote {len(rows)} fixture(s) and README.md to {args.out}")

@@ -46,6 +46,11 @@ class BlockConfig:
             group is Wide ResNet-50-2.
         synchronized_bn: BatchNorm statistics over all replicas of a tf.distribute strategy.
         data_format: "channels_last" (NHWC) or "channels_first" (NCHW), for every layer.
+        dtype: the dtype policy of every layer (a name or a `keras.DTypePolicy`); None:
+            Keras' global policy.
+        pad_3x3: every 3x3 conv of a block pads explicitly (a `{name}_2_pad` layer before a
+            "valid" conv), as keras.applications' ResNetV2 lays out each block; else only the
+            strided ones do (see `conv`). The same function either way.
     """
 
     use_bias: bool = False
@@ -61,6 +66,8 @@ class BlockConfig:
     width_per_group: int = 64
     synchronized_bn: bool = False
     data_format: str = "channels_last"
+    dtype: object = None
+    pad_3x3: bool = False
 
     @property
     def channel_axis(self) -> int:
@@ -81,18 +88,33 @@ def channels(x, config=DEFAULT_CONFIG) -> int:
 
 
 def conv(
-    x, filters, kernel_size, *, strides=1, groups=1, use_bias=False, name, config=DEFAULT_CONFIG
+    x,
+    filters,
+    kernel_size,
+    *,
+    strides=1,
+    dilation=1,
+    groups=1,
+    use_bias=False,
+    pad=False,
+    name,
+    config=DEFAULT_CONFIG,
 ):
     """A Conv2D named `{name}_conv` that pads like PyTorch.
 
     TensorFlow's "same" padding pads a strided conv on the bottom and right only, while
     PyTorch pads symmetrically; explicit symmetric padding (`{name}_pad`) makes
-    torchvision's weights give torchvision's outputs. Stride-1 "same" is symmetric already.
+    torchvision's weights give torchvision's outputs. Stride-1 "same" is symmetric already,
+    dilated too (`dilation` pixels on each side of a 3x3 conv, PyTorch's `padding=dilation`);
+    `pad` asks for the explicit padding anyway.
     """
     padding = "same"
-    if strides > 1 and kernel_size > 1:
+    if (strides > 1 or pad) and kernel_size > 1:
         x = layers.ZeroPadding2D(
-            kernel_size // 2, data_format=config.data_format, name=f"{name}_pad"
+            dilation * (kernel_size // 2),
+            data_format=config.data_format,
+            dtype=config.dtype,
+            name=f"{name}_pad",
         )(x)
         padding = "valid"
     return config.conv_class(
@@ -100,10 +122,12 @@ def conv(
         kernel_size,
         strides=strides,
         padding=padding,
+        dilation_rate=dilation,
         groups=groups,
         use_bias=use_bias,
         kernel_initializer=HE_NORMAL_FAN_OUT,
         data_format=config.data_format,
+        dtype=config.dtype,
         name=f"{name}_conv",
     )(x)
 
@@ -116,6 +140,7 @@ def batch_norm(x, *, name, config=DEFAULT_CONFIG, zero_gamma=False):
         momentum=config.bn_momentum,
         gamma_initializer="zeros" if zero_gamma else "ones",
         synchronized=config.synchronized_bn,
+        dtype=config.dtype,
         name=name,
     )(x)
 
@@ -126,8 +151,10 @@ def conv_bn(
     kernel_size,
     *,
     strides=1,
+    dilation=1,
     groups=1,
     use_bias=None,
+    pad=False,
     relu=True,
     zero_gamma=False,
     name,
@@ -140,38 +167,51 @@ def conv_bn(
         filters,
         kernel_size,
         strides=strides,
+        dilation=dilation,
         groups=groups,
         use_bias=use_bias,
+        pad=pad,
         name=name,
         config=config,
     )
     x = batch_norm(x, name=f"{name}_bn", config=config, zero_gamma=zero_gamma)
     if relu:
-        x = layers.Activation("relu", name=f"{name}_relu")(x)
+        x = relu_layer(x, name=f"{name}_relu", config=config)
     return x
+
+
+def relu_layer(x, *, name, config=DEFAULT_CONFIG):
+    """A ReLU named `name`."""
+    return layers.Activation("relu", dtype=config.dtype, name=name)(x)
 
 
 def squeeze_excite(x, ratio, *, name, config=DEFAULT_CONFIG):
     """Squeeze-and-excitation (Hu et al. 2018): rescale channels by a gate learned from
     their means."""
-    width, data_format = channels(x, config), config.data_format
+    width, data_format, dtype = channels(x, config), config.data_format, config.dtype
     s = layers.GlobalAveragePooling2D(
-        data_format=data_format, keepdims=True, name=f"{name}_se_squeeze"
+        data_format=data_format, keepdims=True, dtype=dtype, name=f"{name}_se_squeeze"
     )(x)
     s = config.conv_class(
         max(1, int(width * ratio)),
         1,
         activation="relu",
         data_format=data_format,
+        dtype=dtype,
         name=f"{name}_se_reduce",
     )(s)
     s = config.conv_class(
-        width, 1, activation="sigmoid", data_format=data_format, name=f"{name}_se_expand"
+        width,
+        1,
+        activation="sigmoid",
+        data_format=data_format,
+        dtype=dtype,
+        name=f"{name}_se_expand",
     )(s)
-    return layers.Multiply(name=f"{name}_se_excite")([x, s])
+    return layers.Multiply(dtype=dtype, name=f"{name}_se_excite")([x, s])
 
 
-def _shortcut(x, filters, strides, *, name, config, preact=None):
+def _shortcut(x, filters, strides, *, name, config, preact=None, dilation=1):
     """The block's shortcut branch, or None for a plain network.
 
     Identity where shapes match. Otherwise option A subsamples and zero-pads; pre-activation
@@ -180,28 +220,34 @@ def _shortcut(x, filters, strides, *, name, config, preact=None):
     """
     if config.plain:
         return None
-    in_channels = channels(x, config)
+    in_channels, data_format, dtype = channels(x, config), config.data_format, config.dtype
     if strides == 1 and in_channels == filters:
         return x
     if config.shortcut == "A" or (preact is not None and in_channels == filters):
         if strides > 1:
             x = layers.MaxPooling2D(
-                1, strides=strides, data_format=config.data_format, name=f"{name}_0_pool"
+                1, strides=strides, data_format=data_format, dtype=dtype, name=f"{name}_0_pool"
             )(x)
         if in_channels != filters:
             extra = filters - in_channels
             x = ZeroPadChannels(
-                extra // 2, extra - extra // 2, data_format=config.data_format, name=f"{name}_0_pad"
+                extra // 2,
+                extra - extra // 2,
+                data_format=data_format,
+                dtype=dtype,
+                name=f"{name}_0_pad",
             )(x)
         return x
     if preact is not None:
         x = preact
-    if config.avg_down and strides > 1:
+    if config.avg_down and (strides > 1 or dilation > 1):
+        # A dilated stage keeps timm's 2x2 average pool at stride 1 ("same", AvgPool2dSame).
         x = layers.AveragePooling2D(
-            strides,
+            2,
             strides=strides,
             padding="same",
-            data_format=config.data_format,
+            data_format=data_format,
+            dtype=dtype,
             name=f"{name}_0_pool",
         )(x)
         strides = 1
@@ -213,7 +259,7 @@ def _shortcut(x, filters, strides, *, name, config, preact=None):
     return x
 
 
-def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0):
+def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0, dtype=None):
     """Adds a residual branch to its shortcut, y = F(x) + x (He et al. 2015, eq. 1).
 
     Layers: `{name}_add` and a ReLU `{name}_out`; with `relu=False` (pre-activation
@@ -227,6 +273,7 @@ def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0):
         drop_rate: stochastic depth (Huang et al. 2016): drop the whole branch per sample
             with this probability in training; Keras' Dropout rescales the kept ones by
             1/(1 - rate) and is the identity at inference.
+        dtype: the layers' dtype policy (None: Keras' global policy).
 
     Example:
         >>> x = keras.Input((8, 8, 3))
@@ -234,13 +281,13 @@ def residual_add(shortcut, residual, *, name, relu=True, drop_rate=0.0):
         (None, 8, 8, 3)
     """
     if drop_rate > 0:
-        residual = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}_drop_path")(
-            residual
-        )
+        residual = layers.Dropout(
+            drop_rate, noise_shape=(None, 1, 1, 1), dtype=dtype, name=f"{name}_drop_path"
+        )(residual)
     if not relu:
-        return layers.Add(name=f"{name}_out")([shortcut, residual])
-    x = layers.Add(name=f"{name}_add")([shortcut, residual])
-    return layers.Activation("relu", name=f"{name}_out")(x)
+        return layers.Add(dtype=dtype, name=f"{name}_out")([shortcut, residual])
+    x = layers.Add(dtype=dtype, name=f"{name}_add")([shortcut, residual])
+    return layers.Activation("relu", dtype=dtype, name=f"{name}_out")(x)
 
 
 def _merge(shortcut, residual, *, name, config, drop_rate, relu):
@@ -249,22 +296,38 @@ def _merge(shortcut, residual, *, name, config, drop_rate, relu):
         residual = squeeze_excite(residual, config.se_ratio, name=name, config=config)
     if shortcut is None:
         if relu:
-            return layers.Activation("relu", name=f"{name}_out")(residual)
-        return layers.Identity(name=f"{name}_out")(residual)
-    return residual_add(shortcut, residual, name=name, relu=relu, drop_rate=drop_rate)
+            return relu_layer(residual, name=f"{name}_out", config=config)
+        return layers.Identity(dtype=config.dtype, name=f"{name}_out")(residual)
+    return residual_add(
+        shortcut, residual, name=name, relu=relu, drop_rate=drop_rate, dtype=config.dtype
+    )
 
 
 def _bottleneck_width(filters, config):
     return int(filters * config.width_per_group / 64) * config.groups
 
 
-def basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+def basic_block(
+    x,
+    filters,
+    *,
+    strides=1,
+    dilation=1,
+    first_dilation=None,
+    drop_rate=0.0,
+    name="block",
+    config=DEFAULT_CONFIG,
+):
     """Two 3x3 convs and a shortcut (He et al. 2015, Fig. 2): ResNet-18/34 and the CIFAR nets.
 
     Args:
         x: input tensor, in `config.data_format` (channels last by default).
         filters: output channels.
         strides: stride of the first conv (and of the shortcut).
+        dilation: dilation of the block's 3x3 convs (a stage whose stride became dilation,
+            `output_stride`); the first conv takes `first_dilation`, the stage's previous
+            dilation in its first block (torchvision's and timm's rule).
+        first_dilation: see `dilation`; None: `dilation`.
         drop_rate: stochastic-depth rate of this block (0 adds no layer).
         name: prefix of every layer name.
         config: the variant and options, a `BlockConfig`.
@@ -277,12 +340,14 @@ def basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DE
         >>> basic_block(inputs, 32, strides=2, name="b").shape
         (None, 16, 16, 32)
     """
-    shortcut = _shortcut(x, filters, strides, name=name, config=config)
-    y = conv_bn(x, filters, 3, strides=strides, name=f"{name}_1", config=config)
+    first = first_dilation or dilation
+    shortcut = _shortcut(x, filters, strides, name=name, config=config, dilation=dilation)
+    y = conv_bn(x, filters, 3, strides=strides, dilation=first, name=f"{name}_1", config=config)
     y = conv_bn(
         y,
         filters,
         3,
+        dilation=dilation,
         relu=False,
         zero_gamma=config.zero_init_residual,
         name=f"{name}_2",
@@ -291,11 +356,21 @@ def basic_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DE
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=True)
 
 
-def bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG):
+def bottleneck_block(
+    x,
+    filters,
+    *,
+    strides=1,
+    dilation=1,
+    first_dilation=None,
+    drop_rate=0.0,
+    name="block",
+    config=DEFAULT_CONFIG,
+):
     """1x1 reduce, 3x3, 1x1 expand to `4 * filters`, and a shortcut: ResNet-50 and deeper.
 
     Args: as `basic_block`; the output has `4 * filters` channels, the 3x3 conv
-    `filters * width_per_group / 64 * groups`.
+    `filters * width_per_group / 64 * groups`, dilated by `first_dilation`.
 
     Example:
         >>> inputs = keras.Input((32, 32, 64))
@@ -303,11 +378,18 @@ def bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", conf
         (None, 32, 32, 256)
     """
     width = _bottleneck_width(filters, config)
-    shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config)
+    shortcut = _shortcut(x, 4 * filters, strides, name=name, config=config, dilation=dilation)
     strides_1x1, strides_3x3 = (strides, 1) if config.stride_in_1x1 else (1, strides)
     y = conv_bn(x, width, 1, strides=strides_1x1, name=f"{name}_1", config=config)
     y = conv_bn(
-        y, width, 3, strides=strides_3x3, groups=config.groups, name=f"{name}_2", config=config
+        y,
+        width,
+        3,
+        strides=strides_3x3,
+        dilation=first_dilation or dilation,
+        groups=config.groups,
+        name=f"{name}_2",
+        config=config,
     )
     y = conv_bn(
         y,
@@ -323,11 +405,19 @@ def bottleneck_block(x, filters, *, strides=1, drop_rate=0.0, name="block", conf
 
 def _preactivate(x, name, config):
     x = batch_norm(x, name=f"{name}_preact_bn", config=config)
-    return layers.Activation("relu", name=f"{name}_preact_relu")(x)
+    return relu_layer(x, name=f"{name}_preact_relu", config=config)
 
 
 def preact_basic_block(
-    x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG
+    x,
+    filters,
+    *,
+    strides=1,
+    dilation=1,
+    first_dilation=None,
+    drop_rate=0.0,
+    name="block",
+    config=DEFAULT_CONFIG,
 ):
     """Pre-activation basic block (He et al. 2016): BN-ReLU-conv twice, no ReLU after the add.
 
@@ -338,19 +428,46 @@ def preact_basic_block(
         >>> preact_basic_block(inputs, 16, name="b").shape
         (None, 32, 32, 16)
     """
+    pad = config.pad_3x3
     preact = _preactivate(x, name, config)
     shortcut = _shortcut(x, filters, strides, name=name, config=config, preact=preact)
     y = conv_bn(
-        preact, filters, 3, strides=strides, use_bias=False, name=f"{name}_1", config=config
+        preact,
+        filters,
+        3,
+        strides=strides,
+        dilation=first_dilation or dilation,
+        use_bias=False,
+        pad=pad,
+        name=f"{name}_1",
+        config=config,
     )
-    y = conv(y, filters, 3, use_bias=config.use_bias, name=f"{name}_2", config=config)
+    y = conv(
+        y,
+        filters,
+        3,
+        dilation=dilation,
+        use_bias=config.use_bias,
+        pad=pad,
+        name=f"{name}_2",
+        config=config,
+    )
     return _merge(shortcut, y, name=name, config=config, drop_rate=drop_rate, relu=False)
 
 
 def preact_bottleneck_block(
-    x, filters, *, strides=1, drop_rate=0.0, name="block", config=DEFAULT_CONFIG
+    x,
+    filters,
+    *,
+    strides=1,
+    dilation=1,
+    first_dilation=None,
+    drop_rate=0.0,
+    name="block",
+    config=DEFAULT_CONFIG,
 ):
-    """Pre-activation bottleneck (He et al. 2016), laid out as keras.applications' ResNetV2.
+    """Pre-activation bottleneck (He et al. 2016), laid out as keras.applications' ResNetV2:
+    with `config.pad_3x3`, the 3x3 conv of every block pads explicitly (`{name}_2_pad`).
 
     Args: as `bottleneck_block`.
 
@@ -368,8 +485,10 @@ def preact_bottleneck_block(
         width,
         3,
         strides=strides,
+        dilation=first_dilation or dilation,
         groups=config.groups,
         use_bias=False,
+        pad=config.pad_3x3,
         name=f"{name}_2",
         config=config,
     )

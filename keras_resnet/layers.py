@@ -89,25 +89,33 @@ class BatchNormalization(keras.layers.BatchNormalization):
         # The raw op takes epsilon as given; tf.nn.fused_batch_norm raises it to at least
         # 1.001e-5 (cuDNN's floor), which is not torchvision's 1e-5.
         training = bool(training and self.trainable)
+        # The CPU kernel takes scale, offset and statistics in float32 only (its U type), whatever
+        # the input's dtype (T): under the plain "bfloat16" and "float16" policies the variables
+        # are cast for it, as Keras' own computation casts them, and the averages cast back.
+        gamma, beta, moving_mean, moving_variance = (
+            tf.cast(variable, "float32")
+            for variable in (self.gamma, self.beta, self.moving_mean, self.moving_variance)
+        )
         empty = tf.zeros([0], "float32")
         outputs, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
             x=inputs,
-            scale=self.gamma,
-            offset=self.beta,
-            mean=empty if training else self.moving_mean,
-            variance=empty if training else self.moving_variance,
+            scale=gamma,
+            offset=beta,
+            mean=empty if training else moving_mean,
+            variance=empty if training else moving_variance,
             epsilon=self.epsilon,
             is_training=training,
         )
         if training:
             count = tf.reduce_prod(tf.cast(tf.shape(inputs)[:-1], "float32"))  # values per channel
-            variance *= (
-                count - 1.0
-            ) / count  # Bessel's correction undone: Keras averages the biased variance
-            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-            self.moving_variance.assign(
-                self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
-            )
+            # Bessel's correction undone: Keras averages the biased variance.
+            variance *= (count - 1.0) / count
+            for variable, average, batch in (
+                (self.moving_mean, moving_mean, mean),
+                (self.moving_variance, moving_variance, variance),
+            ):
+                updated = average * self.momentum + batch * (1.0 - self.momentum)
+                variable.assign(tf.cast(updated, variable.dtype))
         return outputs
 
 

@@ -61,6 +61,9 @@ def ResNet18(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnet18", locals())
 
@@ -85,6 +88,9 @@ def ResNet34(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnet34", locals())
 
@@ -111,6 +117,9 @@ def ResNet50(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnet50", locals())
 
@@ -137,6 +146,9 @@ def ResNet101(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnet101", locals())
 
@@ -163,6 +175,9 @@ def ResNet152(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnet152", locals())
 
@@ -189,6 +204,9 @@ def ResNet200(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnet200", locals())
 
@@ -214,6 +232,8 @@ def ResNet20(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
 ) -> keras.Model:
     return _named("resnet20", locals())
 
@@ -239,6 +259,8 @@ def ResNet32(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
 ) -> keras.Model:
     return _named("resnet32", locals())
 
@@ -264,6 +286,8 @@ def ResNet44(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
 ) -> keras.Model:
     return _named("resnet44", locals())
 
@@ -289,6 +313,8 @@ def ResNet56(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
 ) -> keras.Model:
     return _named("resnet56", locals())
 
@@ -314,6 +340,8 @@ def ResNet110(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
 ) -> keras.Model:
     return _named("resnet110", locals())
 
@@ -339,6 +367,8 @@ def ResNet1202(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
 ) -> keras.Model:
     return _named("resnet1202", locals())
 
@@ -363,6 +393,9 @@ def ResNeXt50_32x4d(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnext50_32x4d", locals())
 
@@ -387,6 +420,9 @@ def ResNeXt101_32x8d(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnext101_32x8d", locals())
 
@@ -411,6 +447,9 @@ def ResNeXt101_64x4d(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("resnext101_64x4d", locals())
 
@@ -435,6 +474,9 @@ def WideResNet50_2(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("wide_resnet50_2", locals())
 
@@ -459,5 +501,8 @@ def WideResNet101_2(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     return _named("wide_resnet101_2", locals())

@@ -23,8 +23,9 @@ VARIANTS = {
     # He et al. 2019 (Bag of Tricks) ResNet-D, timm's resnet*d: v1.5 with a deep stem and
     # average-pool downsampling in projection shortcuts.
     "v1d": blocks.BlockConfig(avg_down=True),
-    # keras.applications' ResNet50V2/101V2/152V2: pre-activation blocks (He et al. 2016).
-    "v2": blocks.BlockConfig(use_bias=True, bn_epsilon=1.001e-5, bn_momentum=0.99),
+    # keras.applications' ResNet50V2/101V2/152V2: pre-activation blocks (He et al. 2016), each
+    # padding its 3x3 conv explicitly, as keras.applications lays them out (`_2_pad`).
+    "v2": blocks.BlockConfig(use_bias=True, bn_epsilon=1.001e-5, bn_momentum=0.99, pad_3x3=True),
 }
 
 # The preprocessing each variant's usual weights were trained with (see `preprocess_input`).
@@ -122,6 +123,25 @@ class ModelOptions:
         "`keras.config.image_data_format()`. The weights are the same in both.",
     )
 
+    dtype: object = _option(
+        None,
+        'the dtype policy of every layer: a name ("float32", "bfloat16", "float16", '
+        '"mixed_bfloat16", "mixed_float16") or a `keras.DTypePolicy`; None: Keras\' global '
+        "policy (keras-hub's `dtype=`).",
+    )
+    head_dtype: object = _option(
+        None,
+        "the classifier's dtype policy; None: float32 under a mixed policy (softmax and the "
+        "loss keep their precision, as Keras' mixed precision guide advises), else the model's.",
+    )
+    output_stride: int | None = _option(
+        None,
+        "8, 16 or 32 (None: 32): the input's size over the last feature map's. 16 and 8 keep "
+        "the last stages at 1/16 or 1/8 with dilated convolutions instead of strides, for "
+        "semantic segmentation (DeepLab); torchvision's `replace_stride_with_dilation`, timm's "
+        "`output_stride`. ImageNet stems only.",
+    )
+
     def __post_init__(self):
         if not self.data_format:  # None: Keras' global setting, as every Keras layer reads it
             object.__setattr__(self, "data_format", keras.config.image_data_format())
@@ -164,6 +184,17 @@ class ModelOptions:
                 "BatchNorm statistics across replicas only under tf.distribute, on the "
                 "'tensorflow' backend)",
             )
+        for field in ("dtype", "head_dtype"):
+            if getattr(self, field) is not None:
+                _check_policy(field, getattr(self, field))
+        if self.output_stride not in (None, 8, 16, 32):
+            _fail("output_stride", self.output_stride, "None, 8, 16 or 32")
+        if self.output_stride not in (None, 32) and self.stem == "cifar":
+            _fail(
+                "output_stride",
+                self.output_stride,
+                "None on CIFAR nets (their last stage is at 1/4 of the input already)",
+            )
         se_ratio, rate = self.se_ratio, self.drop_path_rate
         if se_ratio is not None and not (is_number(se_ratio) and 0 < se_ratio <= 1):
             _fail("se_ratio", se_ratio, "None or a number in (0, 1]")
@@ -203,6 +234,29 @@ class ModelOptions:
         # ImageNet nets take no shortcut option: they project ("B") where shapes change.
         values["shortcut"] = self.shortcut or "B"
         return dataclasses.replace(VARIANTS[self.variant], **values)
+
+
+def _check_policy(field, value):
+    """A Keras dtype policy: a name Keras knows or a `keras.DTypePolicy`."""
+    accepted = (
+        "None, a dtype policy name ('float32', 'bfloat16', 'float16', 'mixed_bfloat16', "
+        "'mixed_float16') or a keras.DTypePolicy"
+    )
+    if not isinstance(value, str | keras.DTypePolicy):
+        _fail(field, value, accepted)
+    try:
+        keras.dtype_policies.get(value)
+    except (ValueError, TypeError):
+        _fail(field, value, accepted)
+
+
+def head_policy(dtype, head_dtype):
+    """The classifier's dtype policy: `head_dtype`, else float32 under a mixed `dtype` (or mixed
+    global policy, for None), so that softmax and the loss keep their precision; else `dtype`."""
+    if head_dtype is not None:
+        return head_dtype
+    policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+    return "float32" if policy.compute_dtype != policy.variable_dtype else dtype
 
 
 def _options_doc(function: Callable) -> str:

@@ -23,6 +23,7 @@ from keras_resnet.models.options import (
     ModelOptions,
     _fail,
     _with_options_doc,
+    head_policy,
 )
 from keras_resnet.preprocessing import ImagePreprocessing
 
@@ -156,19 +157,75 @@ def _stem(x, *, stem, variant, filters, config):
         )
     if not preact:
         x = blocks.batch_norm(x, name="conv1_bn", config=config)
-        x = layers.Activation("relu", name="conv1_relu")(x)
+        x = blocks.relu_layer(x, name="conv1_relu", config=config)
     if stem == "imagenet":
         # Zero padding equals PyTorch's -inf padding here: inputs are >= 0 after the ReLU.
-        x = layers.ZeroPadding2D(1, data_format=config.data_format, name="pool1_pad")(x)
-        x = layers.MaxPooling2D(3, strides=2, data_format=config.data_format, name="pool1_pool")(x)
+        pool = dict(data_format=config.data_format, dtype=config.dtype)
+        x = layers.ZeroPadding2D(1, name="pool1_pad", **pool)(x)
+        x = layers.MaxPooling2D(3, strides=2, name="pool1_pool", **pool)(x)
     return x
 
 
-def _head_dtype():
-    # Under a mixed policy the classifier computes in float32, so softmax and the loss
-    # keep their precision (Keras' mixed precision guide).
-    policy = keras.config.dtype_policy()
-    return "float32" if policy.compute_dtype != policy.variable_dtype else None
+def _stages(x, block, stage_sizes, options, config):
+    """The residual stages, `conv2` to `conv{len(stage_sizes) + 1}`.
+
+    Every stage after the first halves the resolution, where its first block strides
+    (keras.applications' ResNetV2: where the previous stage's last block does). Past
+    `output_stride`, a stride becomes a dilation instead (torchvision's
+    `replace_stride_with_dilation`, timm's `output_stride`): that block keeps the dilation it
+    had for its strided conv, and every later 3x3 conv dilates by the stride more.
+    """
+    preact = options.variant == "v2"
+    block_fn = BLOCKS[block, preact]
+    output_stride = options.output_stride or 32
+    stride = 4 if options.stem == "imagenet" else 1  # the stem's
+    dilation = 1
+    total = sum(stage_sizes)
+    index = 0
+    for stage, num_blocks in enumerate(stage_sizes):
+        for i in range(num_blocks):
+            if preact:
+                # keras.applications' ResNetV2 strides in the last block of every stage
+                # but the last, where the stride-1 identity shortcut is a subsample.
+                strides = 2 if i == num_blocks - 1 and stage < len(stage_sizes) - 1 else 1
+            else:
+                strides = 2 if i == 0 and stage > 0 else 1
+            first_dilation = dilation
+            if strides > 1 and stride * strides > output_stride:
+                dilation, strides = dilation * strides, 1
+            stride *= strides
+            x = block_fn(
+                x,
+                options.filters * 2**stage,
+                strides=strides,
+                dilation=dilation,
+                first_dilation=first_dilation,
+                drop_rate=options.drop_path_rate * index / max(total - 1, 1),
+                name=f"conv{stage + 2}_block{i + 1}",
+                config=config,
+            )
+            index += 1
+    if preact:
+        x = blocks.batch_norm(x, name="post_bn", config=config)
+        x = blocks.relu_layer(x, name="post_relu", config=config)
+    return x
+
+
+def _head(x, *, include_top, pooling, classes, classifier_activation, options):
+    """keras.applications' top: average pooling and the classifier, or a pooling alone."""
+    data_format = options.data_format
+    if include_top:
+        head = head_policy(options.dtype, options.head_dtype)
+        x = layers.GlobalAveragePooling2D(data_format=data_format, dtype=head, name="avg_pool")(x)
+        return layers.Dense(
+            classes, activation=classifier_activation, dtype=head, name="predictions"
+        )(x)
+    pool = dict(data_format=data_format, dtype=options.dtype)
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool", **pool)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool", **pool)(x)
+    return x
 
 
 @_with_options_doc
@@ -198,6 +255,9 @@ def ResNet(
     include_preprocessing: bool = False,
     preprocessing: str | None = None,
     data_format: str | None = None,
+    dtype=None,
+    head_dtype=None,
+    output_stride: int | None = None,
 ) -> keras.Model:
     """Builds any ResNet as a Keras Functional model; every named depth is one call of this.
 
@@ -237,17 +297,17 @@ def ResNet(
     _check_arguments(block, stage_sizes, include_top, classes, pooling)
     options.check(block)
     config = options.block_config()
-    preact = variant == "v2"
-    stem_stride = 4 if stem == "imagenet" else 1
-    total_blocks = sum(stage_sizes)
-    with recursion_limit(20 * total_blocks + 1000):  # ResNet-1202: 4,212 layers
+    # The smallest input every stage can stride over (dilated stages do not stride).
+    total_stride = (4 if stem == "imagenet" else 1) * 2 ** (len(stage_sizes) - 1)
+    min_size = min(total_stride, options.output_stride or total_stride)
+    with recursion_limit(20 * sum(stage_sizes) + 1000):  # ResNet-1202: 4,212 layers
         inputs = _model_input(
             input_tensor,
             input_shape,
             include_top=include_top,
             weights=weights,
             default_size=STEM_DEFAULTS[stem]["size"],
-            min_size=stem_stride * 2 ** (len(stage_sizes) - 1),
+            min_size=min_size,
             data_format=data_format,
         )
         x = inputs
@@ -257,41 +317,19 @@ def ResNet(
                 or getattr(weights, "preprocessing", None)
                 or VARIANT_PREPROCESSING[variant]
             )
-            x = ImagePreprocessing(mode, data_format=data_format, name="preprocessing")(x)
-        x = _stem(x, stem=stem, variant=variant, filters=filters, config=config)
-
-        block_fn = BLOCKS[block, preact]
-        index = 0
-        for stage, num_blocks in enumerate(stage_sizes):
-            for i in range(num_blocks):
-                if preact:
-                    # keras.applications' ResNetV2 strides in the last block of every stage
-                    # but the last, where the stride-1 identity shortcut is a subsample.
-                    strides = 2 if i == num_blocks - 1 and stage < len(stage_sizes) - 1 else 1
-                else:
-                    strides = 2 if i == 0 and stage > 0 else 1
-                x = block_fn(
-                    x,
-                    filters * 2**stage,
-                    strides=strides,
-                    drop_rate=drop_path_rate * index / max(total_blocks - 1, 1),
-                    name=f"conv{stage + 2}_block{i + 1}",
-                    config=config,
-                )
-                index += 1
-        if preact:
-            x = blocks.batch_norm(x, name="post_bn", config=config)
-            x = layers.Activation("relu", name="post_relu")(x)
-
-        if include_top:
-            x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
-            x = layers.Dense(
-                classes, activation=classifier_activation, dtype=_head_dtype(), name="predictions"
+            x = ImagePreprocessing(
+                mode, data_format=data_format, dtype=options.dtype, name="preprocessing"
             )(x)
-        elif pooling == "avg":
-            x = layers.GlobalAveragePooling2D(data_format=data_format, name="avg_pool")(x)
-        elif pooling == "max":
-            x = layers.GlobalMaxPooling2D(data_format=data_format, name="max_pool")(x)
+        x = _stem(x, stem=stem, variant=variant, filters=filters, config=config)
+        x = _stages(x, block, stage_sizes, options, config)
+        x = _head(
+            x,
+            include_top=include_top,
+            pooling=pooling,
+            classes=classes,
+            classifier_activation=classifier_activation,
+            options=options,
+        )
 
         if input_tensor is not None:
             sources = keras.utils.get_source_inputs(input_tensor)
