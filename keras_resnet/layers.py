@@ -93,7 +93,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         # the input's dtype (T): under the plain "bfloat16" and "float16" policies the variables
         # are cast for it, as Keras' own computation casts them, and the averages cast back.
         gamma, beta, moving_mean, moving_variance = (
-            tf.cast(variable, "float32")
+            variable if variable.dtype == "float32" else tf.cast(variable, "float32")
             for variable in (self.gamma, self.beta, self.moving_mean, self.moving_variance)
         )
         empty = tf.zeros([0], "float32")
@@ -115,7 +115,9 @@ class BatchNormalization(keras.layers.BatchNormalization):
                 (self.moving_variance, moving_variance, variance),
             ):
                 updated = average * self.momentum + batch * (1.0 - self.momentum)
-                variable.assign(tf.cast(updated, variable.dtype))
+                variable.assign(
+                    updated if variable.dtype == "float32" else tf.cast(updated, variable.dtype)
+                )
         return outputs
 
 

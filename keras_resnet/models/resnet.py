@@ -340,19 +340,30 @@ def ResNet(
     return model
 
 
-def feature_extractor(model: keras.Model) -> keras.Model:
+# What stage outputs are called: ours ("C2".."C5", the FPN paper's), keras-hub's ("P2".."P5",
+# its backbones' `pyramid_outputs`).
+FEATURE_NAMES = ("C", "P")
+
+
+def feature_extractor(model: keras.Model, *, names: str = "C") -> keras.Model:
     """A model that returns the stage outputs of a ResNet, for detection and segmentation.
 
-    The outputs are a dict {"C2": ..., "C5": ...} keyed by stage (`conv2` -> "C2"); on
-    ImageNet nets their strides are 4, 8, 16, 32. For pre-activation (v2) nets, whose
-    blocks stride at the end of a stage, C_k is the normalised input of stage k's last
-    block and the last one is `post_relu`. Works on keras.applications' ResNets too.
+    The outputs are a dict {"C2": ..., "C5": ...} keyed by stage (`conv2` -> "C2"), or with
+    `names="P"` {"P2": ..., "P5": ...}, as keras-hub's backbones key `pyramid_outputs`. The
+    returned model's `strides` maps each key to its output's stride: 4, 8, 16, 32 on ImageNet
+    nets, 8 or 16 at most with `output_stride`. For pre-activation (v2) nets, whose blocks
+    stride at the end of a stage, C_k is the normalised input of stage k's last block and the
+    last one is `post_relu`. Works on keras.applications' ResNets too.
 
     Example:
         >>> backbone = feature_extractor(ResNet50(include_top=False, input_shape=(64, 64, 3)))
         >>> {k: v.shape for k, v in backbone.output.items()}["C5"]
         (None, 2, 2, 2048)
+        >>> feature_extractor(ResNet50(include_top=False, output_stride=8), names="P").strides
+        {'P2': 4, 'P3': 8, 'P4': 8, 'P5': 8}
     """
+    if names not in FEATURE_NAMES:
+        _fail("names", names, "'C' (ours) or 'P' (keras-hub's pyramid_outputs)")
     last_block = {}
     for layer in model.layers:
         match = re.fullmatch(r"conv(\d+)_block(\d+)_out", layer.name)
@@ -368,5 +379,18 @@ def feature_extractor(model: keras.Model) -> keras.Model:
         if preact:
             is_last = stage == max(last_block)
             layer_name = "post_relu" if is_last else f"conv{stage}_block{index}_preact_relu"
-        outputs[f"C{stage}"] = model.get_layer(layer_name).output
-    return keras.Model(model.input, outputs, name=f"{model.name}_features")
+        outputs[f"{names}{stage}"] = model.get_layer(layer_name).output
+    backbone = keras.Model(model.input, outputs, name=f"{model.name}_features")
+    backbone.strides = _strides(backbone)
+    return backbone
+
+
+def _strides(backbone):
+    """Each output's stride over the input, from the strides of the convolutions and poolings
+    on its way (every layer of a ResNet is called once, so each has one input and output)."""
+    strides = {id(tensor): 1 for tensor in backbone.inputs}
+    for layer in backbone.layers:
+        inputs = layer.input if isinstance(layer.input, list | tuple) else [layer.input]
+        stride = max((strides.get(id(tensor), 1) for tensor in inputs), default=1)
+        strides[id(layer.output)] = stride * (getattr(layer, "strides", None) or (1,))[0]
+    return {key: strides[id(tensor)] for key, tensor in backbone.output.items()}
