@@ -1,6 +1,8 @@
 """Our models reproduce torchvision's and keras.applications' outputs given the same weights."""
 
 import keras
+import re
+
 import numpy as np
 import pytest
 from conftest import DEFAULT_FIXTURES, FIXTURES
@@ -81,3 +83,18 @@ def test_keras_applications_outputs(reference, builder, variant):
     assert [layer.name for layer in ours.layers if layer.weights] == [
         layer.name for layer in theirs.layers if layer.weights
     ]
+    # And for every other layer (pads, pools, activations, adds), in the same order, so that
+    # get_layer code written against keras.applications runs unchanged. keras.applications
+    # leaves two kinds unnamed, which Keras numbers by a process-wide counter: the input
+    # (`input_layer_<n>`; ours is "images") and ResNetV2's subsampling shortcut pools
+    # (`max_pooling2d_<n>`; ours are `conv<k>_block<n>_0_pool`, one class and position each).
+    assert len(ours.layers) == len(theirs.layers)
+    for mine, their in zip(ours.layers, theirs.layers, strict=True):
+        unnamed = re.fullmatch(r"(input_layer|max_pooling2d)(_\d+)?", their.name)
+        assert mine.name == their.name or (unnamed and type(mine) is type(their)), (mine, their)
+    named = [
+        layer.name for layer in theirs.layers if not re.match(r"input_layer|max_pool", layer.name)
+    ]
+    counts = {"ResNet50": 176, "ResNet101": 346, "ResNet152": 516}
+    counts |= {"ResNet50V2": 188, "ResNet101V2": 375, "ResNet152V2": 562}
+    assert len(named) == counts[reference.__name__]  # the names compared, for each network
