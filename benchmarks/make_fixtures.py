@@ -287,9 +287,8 @@ def main():
             buffer = io.BytesIO()
             np.savez(buffer, x=x, logits=logits, seed=seed, output_stride=args.output_stride)
             write_atomically(args.out / f"{name}_os{args.output_stride}.npz", buffer.getvalue())
-            print(
-                f"{name}, output stride {args.output_stride}: max |logit| {np.abs(logits).max():.3g}"
-            )
+            scale = np.abs(logits).max()
+            print(f"{name}, output stride {args.output_stride}: max |logit| {scale:.3g}")
             continue
         state, logits = torchvision_fixture(name, seed, x)
         write_atomically(args.out / f"{name}.safetensors", safetensors.torch.save(state))

@@ -1,8 +1,8 @@
 """Our models reproduce torchvision's and keras.applications' outputs given the same weights."""
 
-import keras
 import re
 
+import keras
 import numpy as np
 import pytest
 from conftest import DEFAULT_FIXTURES, FIXTURES
