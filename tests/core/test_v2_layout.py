@@ -7,7 +7,6 @@ import numpy as np
 
 import keras_resnet
 
-
 LEGACY = Path(__file__).resolve().parents[1] / "data" / "before_v2_pads"
 
 
