@@ -28,9 +28,20 @@ Python; it needs neither keras nor tensorflow.
     /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out DIR resnet18 resnet50
     /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out DIR --seed 1 --size 96 resnet34
     KERAS_RESNET_FIXTURES=DIR pytest tests/test_parity.py -k torchvision  # test every <name>.npz
+
+With `--adapt-input-conv C [C ...]` it makes no weights: it reads `conv1.weight` of the existing
+`<name>.safetensors` in `--weights-dir` (default ../shared/fixtures) and writes
+`<name>_adapt_input_conv.npz` to DIR: timm's `adapt_input_conv(C, conv1.weight)` for each C
+(`in_chans_<C>`, float32 OIHW), the SHA-256 of the source tensor's float16 bytes
+(`conv1_sha256`) and timm's version, which tests/core/test_input_channels.py compares a model
+of C input channels with (tests/data holds the file for 1 and 4). It needs torch and timm:
+
+    /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out tests/data resnet18 \
+        --adapt-input-conv 1 4
 """
 
 import argparse
+import hashlib
 import io
 import os
 import shlex
@@ -197,6 +208,25 @@ def dilated_fixture(
     return state, logits.astype("float32")
 
 
+def adapted_stems(weight: np.ndarray, channels: list[int]) -> dict[str, np.ndarray]:
+    """timm's `adapt_input_conv(C, weight)` of a checkpoint's RGB `conv1.weight` (OIHW) for each
+    C, float32. The float16 fixture is widened to float32 first, as keras_resnet loads it: timm
+    casts its result back to the input's dtype, which would round it to float16.
+
+    Example:
+        >>> adapted_stems(np.ones((64, 3, 7, 7), "float16"), [1])["in_chans_1"][0, :, 0, 0]
+        array([3.], dtype=float32)
+    """
+    import torch
+    from timm.models._manipulate import adapt_input_conv
+
+    rgb = torch.from_numpy(np.asarray(weight, "float32"))
+    return {
+        f"in_chans_{c}": adapt_input_conv(c, rgb.clone()).numpy().astype("float32")
+        for c in channels
+    }
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Writes `data` to `path` through a temporary file in the same folder and a rename, so
     readers see the old file or the whole new one, never part of it.
@@ -255,6 +285,29 @@ This README describes the files of the run above; files of other runs in this fo
 """
 
 
+def write_adapted_stems(args) -> None:
+    """`--adapt-input-conv`: one `<name>_adapt_input_conv.npz` per name, from its existing
+    safetensors file (read, never regenerated)."""
+    import safetensors.numpy
+    import timm
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in dict.fromkeys(args.names):
+        weight = safetensors.numpy.load_file(args.weights_dir / f"{name}.safetensors")[
+            "conv1.weight"
+        ]
+        stems = adapted_stems(weight, args.adapt_input_conv)
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            **stems,
+            conv1_sha256=hashlib.sha256(np.ascontiguousarray(weight).tobytes()).hexdigest(),
+            timm_version=timm.__version__,
+        )
+        write_atomically(args.out / f"{name}_adapt_input_conv.npz", buffer.getvalue())
+        print(f"{name}: conv1 {weight.shape} adapted to {list(args.adapt_input_conv)} channels")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", choices=NAMES, metavar="NAME", help=", ".join(NAMES))
@@ -269,7 +322,29 @@ def main():
         "(replace_stride_with_dilation) from numpy_state weights, which a test regenerates; "
         "no weights file",
     )
+    parser.add_argument(
+        "--adapt-input-conv",
+        type=int,
+        nargs="+",
+        metavar="C",
+        help="instead: <name>_adapt_input_conv.npz, timm's adapt_input_conv of the conv1 of "
+        "--weights-dir's <name>.safetensors for C input channels; no weights file",
+    )
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "fixtures",
+        help="where --adapt-input-conv reads <name>.safetensors (default ../shared/fixtures)",
+    )
     args = parser.parse_args()
+    if args.adapt_input_conv:
+        if any(c < 1 for c in args.adapt_input_conv):
+            parser.error(
+                "`--adapt-input-conv` must be channel counts >= 1; received "
+                f"--adapt-input-conv={args.adapt_input_conv}."
+            )
+        write_adapted_stems(args)
+        return
     if args.size < 32:  # five stride-2 stages: 32 pixels is the least that keeps one at the end
         parser.error(f"`--size` must be an integer >= 32; received --size={args.size}.")
 

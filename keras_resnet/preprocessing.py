@@ -2,11 +2,14 @@
 
 import functools
 import json
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import keras
 import numpy as np
 from keras import ops
+
+from keras_resnet._checks import is_number
 
 # Each mode takes RGB pixels in [0, 255]; the weights were trained on its output.
 MODES = {
@@ -73,18 +76,86 @@ def preprocess_input(x, mode: str = "torch", data_format: str | None = None):
     return x / 127.5 - 1.0
 
 
-def affine_form(mode: str) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
-    """`preprocess_input(x, mode)` (channels last) as `((x - mean) / std)[..., order]`, with
-    `mean` and `std` per RGB channel: the form a convolution that follows can absorb, all but
+_CUSTOM = "{'mean': [...], 'std': [...]} (one value per input channel, for pixels in [0, 255])"
+
+
+def _custom_form(mode) -> dict[str, list[float]]:
+    """A per-channel `{"mean": [...], "std": [...]}` as plain lists of floats, checked."""
+    accepted = f"one of {list(MODES)} (RGB) or {_CUSTOM}"
+    if not isinstance(mode, Mapping) or set(mode) != {"mean", "std"}:
+        raise ValueError(f"`preprocessing` must be {accepted}; received preprocessing={mode!r}.")
+    values = {}
+    for key in ("mean", "std"):
+        value = mode[key]
+        if (
+            isinstance(value, str | bytes)
+            or not isinstance(value, Sequence | np.ndarray)
+            or not len(value)
+            or not all(is_number(v) or isinstance(v, np.number) for v in value)
+            or not np.all(np.isfinite(np.asarray(value, "float64")))
+        ):
+            raise ValueError(
+                f"`preprocessing` {key!r} must be a non-empty list of finite numbers, one per "
+                f"input channel; received preprocessing={mode!r}."
+            )
+        values[key] = [float(v) for v in value]
+    if len(values["mean"]) != len(values["std"]) or min(values["std"]) <= 0:
+        raise ValueError(
+            "`preprocessing` must hold as many means as stds, every std > 0; received "
+            f"preprocessing={mode!r}."
+        )
+    return values
+
+
+def _check_preprocessing(mode, channels: int | None):
+    """`mode` as `ImagePreprocessing` keeps it (a name of MODES, or a checked per-channel dict),
+    refused where it cannot preprocess images of `channels` channels (None: not known yet)."""
+    if isinstance(mode, str):
+        if mode not in MODES:
+            raise ValueError(
+                f"`preprocessing` must be one of {list(MODES)} or {_CUSTOM}; received "
+                f"preprocessing={mode!r}."
+            )
+        if channels not in (None, 3):
+            values = f"{channels} value{'s' if channels > 1 else ''}"
+            raise ValueError(
+                f"`preprocessing` must be a per-channel {{'mean': [...], 'std': [...]}} with "
+                f"{values} each (pixels in [0, 255]) for {channels}-channel images: the modes "
+                f"{list(MODES)} take RGB (3 channels); received preprocessing={mode!r}."
+            )
+        return mode
+    custom = _custom_form(mode)
+    if channels not in (None, len(custom["mean"])):
+        plural = "s" if channels > 1 else ""
+        raise ValueError(
+            f"`preprocessing` must have {channels} mean{plural} and {channels} std{plural}, one "
+            f"per channel of the {channels}-channel images; received preprocessing={mode!r} "
+            f"({len(custom['mean'])} each)."
+        )
+    return custom
+
+
+def affine_form(mode) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """`preprocess_input(x, mode=mode)` (channels last) as `((x - mean) / std)[..., order]`, with
+    `mean` and `std` per input channel: the form a convolution that follows can absorb, all but
     the mean (exports move `std` and `order` into the first convolution's kernel).
+
+    Args:
+        mode: "torch", "caffe" or "tf" (RGB), or a per-channel `{"mean": [...], "std": [...]}`
+            (any channel count; `order` keeps the channels in place).
 
     Example:
         >>> mean, std, order = affine_form("caffe")
         >>> x = np.random.default_rng(0).uniform(0, 255, (1, 2, 3))
-        >>> np.allclose(((x - mean) / std)[..., order], preprocess_input(x, "caffe"))
+        >>> np.allclose(((x - mean) / std)[..., order], preprocess_input(x, mode="caffe"))
         True
+        >>> affine_form({"mean": [127.5], "std": [64.0]})
+        (array([127.5]), array([64.]), (0,))
     """
-    _check_mode(mode)
+    mode = _check_preprocessing(mode, None)
+    if isinstance(mode, dict):
+        mean, std = np.array(mode["mean"]), np.array(mode["std"])
+        return mean, std, tuple(range(len(mean)))
     if mode == "torch":
         return _TORCH_MEAN.copy(), _TORCH_STD.copy(), (0, 1, 2)
     if mode == "caffe":  # BGR: output channel i is input channel 2 - i minus its mean
@@ -96,18 +167,37 @@ def affine_form(mode: str) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]
 class ImagePreprocessing(keras.layers.Layer):
     """`preprocess_input` as a layer, so that a model takes raw 0-255 pixels (and exports do).
 
+    Args:
+        mode: what the builders' `preprocessing=` takes: "torch", "caffe" or "tf" (RGB images),
+            or `{"mean": [...], "std": [...]}`, one value per input channel, for pixels in
+            [0, 255]: `(x - mean) / std`, the form images of other than 3 channels (grey,
+            multispectral) need. Kept in the layer's config, so `.keras` files keep it.
+        data_format: "channels_last" or "channels_first".
+
     Example:
         >>> layer = ImagePreprocessing("torch")
+        >>> grey = ImagePreprocessing({"mean": [0.449 * 255], "std": [0.226 * 255]})
     """
 
-    def __init__(self, mode: str = "torch", data_format: str = "channels_last", **kwargs):
+    def __init__(self, mode="torch", data_format: str = "channels_last", **kwargs):
         super().__init__(**kwargs)
-        _check_mode(mode)
-        self.mode = mode
+        self.mode = _check_preprocessing(mode, None)
         self.data_format = _check_data_format(data_format)
 
+    def build(self, input_shape):
+        axis = -3 if self.data_format == "channels_first" else -1
+        _check_preprocessing(self.mode, input_shape[axis] if len(input_shape) >= 3 else None)
+
     def call(self, inputs):
-        return ops.cast(preprocess_input(inputs, self.mode, self.data_format), self.compute_dtype)
+        if isinstance(self.mode, str):
+            x = preprocess_input(inputs, mode=self.mode, data_format=self.data_format)
+        else:
+            mean, std, _ = affine_form(self.mode)
+            shape = (-1, 1, 1) if self.data_format == "channels_first" else (-1,)
+            x = (ops.cast(inputs, "float32") - mean.reshape(shape).astype("float32")) / (
+                std.reshape(shape).astype("float32")
+            )
+        return ops.cast(x, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -115,7 +115,9 @@ class ModelOptions:
     preprocessing: str | None = _option(
         None,
         "the `preprocess_input` mode; defaults to the one the weights were trained with "
-        '("torch" for v1.5/v1d, "caffe" for v1, "tf" for v2).',
+        '("torch" for v1.5/v1d, "caffe" for v1, "tf" for v2). Inputs of other than 3 channels '
+        'need `{"mean": [...], "std": [...]}` instead, one value per channel, for pixels in '
+        "[0, 255].",
     )
     data_format: str | None = _option(
         None,

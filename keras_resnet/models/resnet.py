@@ -97,10 +97,11 @@ def _check_arguments(block, stage_sizes, include_top, classes, pooling):
         _fail("pooling", pooling, "None, 'avg' or 'max'")
 
 
-def _model_input(
-    input_tensor, input_shape, *, include_top, weights, default_size, min_size, data_format
-):
-    """The Input layer and its shape checks, following keras.applications' conventions."""
+def _model_input(input_tensor, input_shape, *, include_top, default_size, min_size, data_format):
+    """The Input layer and its shape checks, following keras.applications' conventions.
+
+    Any channel count goes with `weights`, unlike keras.applications: the weights' RGB stem is
+    adapted to it by timm's rule (`keras_resnet.weights.assign.adapt_input_conv`)."""
     channels_first = data_format == "channels_first"
     if input_shape is None:
         if input_tensor is not None:
@@ -121,12 +122,6 @@ def _model_input(
     )
     if channels is None or channels < 1:
         _fail("input_shape", input_shape, "a shape with a known channel count")
-    if weights is not None and channels != 3:
-        _fail(
-            "input_shape",
-            input_shape,
-            "a shape with 3 channels when `weights` is given (the weights take RGB)",
-        )
     for size in spatial:
         if size is not None and size < min_size:
             _fail(
@@ -305,7 +300,6 @@ def ResNet(
             input_tensor,
             input_shape,
             include_top=include_top,
-            weights=weights,
             default_size=STEM_DEFAULTS[stem]["size"],
             min_size=min_size,
             data_format=data_format,

@@ -2,7 +2,9 @@
 by published name, and save ours back in torchvision's naming.
 
 Every loader reads the whole file and checks it against the model before assigning anything,
-so a model is never half-loaded; nothing here unpickles (safetensors and HDF5 only).
+so a model is never half-loaded; nothing here unpickles (safetensors and HDF5 only). A model
+whose input has other than 3 channels loads RGB weights with its stem's kernel adapted by timm's
+rule (`assign.adapt_input_conv`), and a warning that says so.
 
 - `catalogue`: the published weights, one literal row each (`CATALOGUE`, `PUBLISHED`).
 - `download`: `fetch`, into the Keras cache, checksum verified.
@@ -64,7 +66,8 @@ def load_weights(model: keras.Model, path: "str | os.PathLike | PublishedWeights
         model: a model built by keras_resnet.
         path: `.safetensors` (torchvision/timm names), `.weights.h5` or `.keras` (Keras),
             `.h5` (keras.applications' files, with or without top), or a `PublishedWeights`
-            (downloaded once, checksum verified).
+            (downloaded once, checksum verified). Into a model of other than 3 input channels,
+            an RGB file's first convolution is adapted (`assign.adapt_input_conv`).
 
     Example:
         >>> load_weights(model, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")

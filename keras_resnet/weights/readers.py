@@ -11,6 +11,9 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
+from keras_resnet.preprocessing import ImagePreprocessing
+from keras_resnet.weights.assign import FIRST_CONVS, assign
+
 
 class DamagedFileError(ValueError):
     """A weights file that cannot be read at all: truncated, corrupt, or not the format its
@@ -76,15 +79,10 @@ def read_legacy_h5(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
         ) from error
 
 
-def load_keras_file(model: keras.Model, path: str) -> None:
-    """Keras' own .weights.h5/.keras loading, made strict.
-
-    Keras matches variables by layer type and order and only warns about what it skips, so a
-    warning counts as a failure and the model gets its old weights back.
-
-    Example:
-        >>> load_keras_file(keras_resnet.ResNet18(), "resnet18.weights.h5")
-    """
+def _keras_load(model: keras.Model, path: str) -> str | None:
+    """Keras' `load_weights`, made strict: None, or what went wrong, with the model's old weights
+    back. Keras matches variables by layer type and order and only warns about what it skips,
+    so a warning counts as a failure."""
     before = [w.numpy() for w in model.weights]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -96,4 +94,53 @@ def load_keras_file(model: keras.Model, path: str) -> None:
     if problem:
         for variable, value in zip(model.weights, before, strict=True):
             variable.assign(value)
-        raise ValueError(f"Cannot load {path} into model {model.name!r}: {problem}")
+    return problem
+
+
+def _rgb_twin(model: keras.Model) -> keras.Model | None:
+    """A copy of `model` that takes 3 channels where it takes another count, with fresh weights:
+    what a Keras file of the RGB model loads into (Keras' loader cannot adapt a kernel). Its
+    `ImagePreprocessing`, which has no weights, becomes an RGB one. None where `model` takes 3
+    channels, or is not a one-input model whose first convolution `FIRST_CONVS` names."""
+    first = next((layer for layer in model.layers if layer.name in FIRST_CONVS), None)
+    if first is None or len(model.inputs) != 1 or first.kernel.shape[2] == 3:
+        return None
+    shape = list(model.input_shape[1:])
+    shape[0 if first.data_format == "channels_first" else -1] = 3
+    input_layer = model.layers[0]
+    name = input_layer.name if isinstance(input_layer, keras.layers.InputLayer) else None
+    inputs = keras.Input(shape, dtype=model.inputs[0].dtype, name=name)
+
+    def clone(layer):
+        if isinstance(layer, ImagePreprocessing):
+            return ImagePreprocessing(
+                "torch", data_format=layer.data_format, dtype=layer.dtype_policy, name=layer.name
+            )
+        return layer.__class__.from_config(layer.get_config())
+
+    # Imported here: keras_resnet.models imports this package. The deepest nets need it.
+    from keras_resnet.models.resnet import recursion_limit
+
+    with recursion_limit():
+        return keras.models.clone_model(model, input_tensors=inputs, clone_function=clone)
+
+
+def load_keras_file(model: keras.Model, path: str) -> None:
+    """Keras' own .weights.h5/.keras loading, made strict: a file that does not fit leaves the
+    model's old weights in place and raises.
+
+    A model that takes other than 3 channels loads a file of its RGB twin too: into a 3-channel
+    copy first, then through `assign`, which adapts the stem's kernel (timm's rule).
+
+    Example:
+        >>> load_keras_file(keras_resnet.ResNet18(), "resnet18.weights.h5")
+    """
+    problem = _keras_load(model, path)
+    if problem is None:
+        return
+    twin = _rgb_twin(model)
+    if twin is not None and _keras_load(twin, path) is None:
+        arrays = {layer.name: layer.get_weights() for layer in twin.layers if layer.weights}
+        assign(model, arrays, source=path)
+        return
+    raise ValueError(f"Cannot load {path} into model {model.name!r}: {problem}")
