@@ -505,14 +505,16 @@ def test_the_readme_weights_table_is_generated_from_the_catalogue(tmp_path, caps
 
 def test_preprocess_input_modes():
     pixels = np.array([[[0.0, 127.5, 255.0]]], "float32")
-    np.testing.assert_allclose(keras_resnet.preprocess_input(pixels, mode="tf"), [[[-1, 0, 1]]])
     np.testing.assert_allclose(
-        keras_resnet.preprocess_input(pixels, mode="caffe"),
+        keras_resnet.preprocess_input(pixels.copy(), mode="tf"), [[[-1, 0, 1]]]
+    )
+    np.testing.assert_allclose(
+        keras_resnet.preprocess_input(pixels.copy(), mode="caffe"),
         [[[255 - 103.939, 127.5 - 116.779, -123.68]]],
         rtol=1e-6,
     )
     np.testing.assert_allclose(
-        keras_resnet.preprocess_input(pixels, mode="torch"),
+        keras_resnet.preprocess_input(pixels.copy(), mode="torch"),
         [[[(0 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (1 - 0.406) / 0.225]]],
         rtol=1e-6,
     )
@@ -530,7 +532,7 @@ def test_include_preprocessing_takes_raw_pixels(tmp_path, variant, mode):
     raw.set_weights(plain.get_weights())
     assert raw.get_layer("preprocessing").mode == mode
     pixels = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3)).astype("uint8")
-    expected = plain(keras_resnet.preprocess_input(pixels, mode), training=False).numpy()
+    expected = plain(keras_resnet.preprocess_input(pixels, mode=mode), training=False).numpy()
     np.testing.assert_allclose(
         raw(pixels.astype("float32"), training=False).numpy(), expected, atol=1e-6
     )

@@ -101,7 +101,7 @@ def predict(
     for path in images:
         pixels = read_image(path, predictor.input_shape, resize=resize, **transform)[None]
         if preprocessing:
-            pixels = preprocess_input(pixels, preprocessing).numpy()
+            pixels = preprocess_input(pixels, mode=preprocessing)
         probabilities = runtimes.softmax(predictor(pixels)[0].astype(np.float64))
         names = class_names_for(predictor, len(probabilities))
         order = np.argsort(-probabilities)[:top_k]

@@ -80,8 +80,9 @@ def prepare(request) -> Prepared:
     shape = tuple(float_network.input_shape[1:])
     sample = _sample(request.sample, request.calibration, shape)
     takes_pixels = raw or request.input_dtype == "uint8" or request.preprocessing is None
+    # A copy: preprocess_input writes over a float array, as keras.applications' does.
     model_sample = (
-        sample if takes_pixels else preprocess_input(sample, request.preprocessing).numpy()
+        sample if takes_pixels else preprocess_input(sample.copy(), mode=request.preprocessing)
     )
     # The Keras model's outputs on `sample`'s pixels, whatever input the float exports take.
     reference = float_network.predict(model_sample, verbose=0, batch_size=32)
