@@ -167,6 +167,8 @@ def reference(tensorflow_results):
     return tensorflow_results
 
 
+# The reference half of the backend comparisons (35 s of TensorFlow work), run with them.
+@pytest.mark.process
 def test_tensorflow_reference_loads_what_it_saved(tensorflow_results):
     _, direct, results, _ = tensorflow_results
     for case in CASES:  # weights= of a .weights.h5 file reproduces the model that wrote it
