@@ -50,12 +50,16 @@ def test_same_padding_would_not_reproduce_torchvision(fixtures_dir):
     "reference, builder, variant",
     [
         (keras.applications.ResNet50, keras_resnet.ResNet50, "v1"),
-        (keras.applications.ResNet101, keras_resnet.ResNet101, "v1"),
+        pytest.param(
+            keras.applications.ResNet101, keras_resnet.ResNet101, "v1", marks=pytest.mark.slow
+        ),
         pytest.param(
             keras.applications.ResNet152, keras_resnet.ResNet152, "v1", marks=pytest.mark.slow
         ),
         (keras.applications.ResNet50V2, keras_resnet.ResNet50, "v2"),
-        (keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2"),
+        pytest.param(
+            keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2", marks=pytest.mark.slow
+        ),
         pytest.param(
             keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2", marks=pytest.mark.slow
         ),
