@@ -1,4 +1,5 @@
-"""Runs that go wrong midway end well: a loss that stops being finite, Ctrl-C. In the default
+"""Runs that go wrong midway end well: a loss that stops being finite, Ctrl-C, data that change
+during the run, a full disk. In the default
 suite (issue 17): the Ctrl-C test sends a real SIGINT to a `keras-resnet train` process."""
 
 import json
@@ -8,7 +9,7 @@ import signal
 import subprocess
 
 import pytest
-from helpers import CLI, assert_naming, assert_one_line_error, epochs, run_cli
+from helpers import CLI, assert_naming, assert_one_line_error, epochs, image_folder, run_cli
 
 TRAIN = ["train", "--batch-size", "256", "--progress", "0"]  # the digits: 5 steps an epoch
 
@@ -92,3 +93,59 @@ def test_a_learning_rate_that_is_no_number_is_refused_before_the_run(tmp_path, c
     code, error = train_cli(capsys, "--epochs", 1, "--lr", lr, "--out", tmp_path / "run")
     assert_one_line_error(code, error, "`lr`", "a number > 0", f"lr={lr}")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("damage", ["remove", "replace"])
+def test_training_images_that_change_during_the_run_end_it_in_one_line(
+    tmp_path, monkeypatch, damage
+):
+    """The folder is checked before the first step; files removed or replaced after that check
+    (here: right after it, before the first read) end the run with their names."""
+    from keras_resnet.tools import train as train_lib
+
+    root = image_folder(tmp_path / "data", per_class=8, size=8)
+    resolve = train_lib.resolve
+
+    def resolve_then_damage(config):
+        plan, datasets = resolve(config)
+        for path in sorted((root / "train" / "dog").iterdir())[:3]:
+            path.unlink() if damage == "remove" else path.write_bytes(b"not an image")
+        return plan, datasets
+
+    monkeypatch.setattr(train_lib, "resolve", resolve_then_damage)
+    config = train_lib.TrainConfig(
+        data=str(root), epochs=1, batch_size=4, out=str(tmp_path / "run"), export=None, verbose=0
+    )
+    with pytest.raises(train_lib.DataChangedError) as error:
+        train_lib.train(config)
+    message = str(error.value)
+    assert message.startswith("The training data changed during the run: ")
+    if damage == "remove":
+        assert "No such file or directory" in message and "3 file(s) gone" in message
+    else:
+        assert (
+            "3 file(s) unreadable now" in message
+            and str(root / "train" / "dog" / "0.png") in message
+        )
+    assert "nothing is kept" in message and not (tmp_path / "run").exists()
+
+
+@pytest.mark.process
+def test_a_full_disk_ends_the_run_in_one_line_naming_the_file(tmp_path):
+    """A file size limit (RLIMIT_FSIZE, as a full disk) at the first checkpoint: one line that
+    names the file, no half-written file, and the same command without the limit completes."""
+    import resource
+
+    run = tmp_path / "run"
+    command = [*CLI, "train", "--epochs", "1", "--out", str(run), "--no-export", "--progress", "0"]
+
+    def limit():  # Python ignores SIGXFSZ, so the write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    limited = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    assert limited.returncode == 2 and limited.stderr.count("\n") == 1, limited.stderr[-2000:]
+    assert "File too large" in limited.stderr and "epoch-1.keras" in limited.stderr
+    assert not run.exists()  # no epoch was committed: the failed start leaves nothing
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert epochs(run) == ["1"]
