@@ -1,10 +1,39 @@
-"""Parameter counts pinned for every depth and variant (the issue's and papers' figures)."""
+"""Parameter counts pinned for every depth and variant (the issue's and papers' figures), and
+multiply-adds (keras_resnet.summary)."""
+
+import functools
 
 import keras
 import pytest
+from helpers import naming
 
 import keras_resnet
 from keras_resnet.summary import count_macs, trainable_params
+
+# On one pytest-xdist worker: `figures` builds each model once for that process.
+pytestmark = pytest.mark.xdist_group("param_counts")
+
+
+def figures(name, **options):
+    """Trainable parameters, count_params(), multiply-adds and Add layers of
+    `keras_resnet.build(name, **options)`: each model is built once for every test that counts it
+    (ResNet-152 takes seconds), and only its figures are kept. The variant is always named, so
+    that the default (v1.5, `ModelOptions`' default, which every builder's signature has, as
+    test_models checks) and an explicit "v1.5" are one model."""
+    options = {"variant": keras_resnet.ModelOptions().variant, **options}
+    return _figures(name, tuple(sorted(options.items())))
+
+
+@functools.cache
+def _figures(name, options):
+    model = keras_resnet.build(name, **dict(options))
+    return {
+        "trainable": trainable_params(model),
+        "params": model.count_params(),
+        "macs": count_macs(model),
+        "adds": sum(isinstance(layer, keras.layers.Add) for layer in model.layers),
+    }
+
 
 # torchvision's published trainable parameters at 1,000 classes.
 TORCHVISION = {
@@ -47,15 +76,12 @@ OURS = {
 
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_torchvision_trainable_params(name):
-    assert trainable_params(keras_resnet.build(name)) == TORCHVISION[name]
+    assert figures(name)["trainable"] == TORCHVISION[name]
 
 
 @pytest.mark.parametrize("name, variant", KERAS_APPLICATIONS)
 def test_keras_applications_count_params(name, variant):
-    assert (
-        keras_resnet.build(name, variant=variant).count_params()
-        == KERAS_APPLICATIONS[name, variant]
-    )
+    assert figures(name, variant=variant)["params"] == KERAS_APPLICATIONS[name, variant]
 
 
 def _slow_if_deep(cases):
@@ -74,39 +100,41 @@ def _slow_if_deep(cases):
 
 @pytest.mark.parametrize("name", _slow_if_deep(CIFAR_PAPER))
 def test_cifar_option_a_matches_paper(name):
-    count = trainable_params(keras_resnet.build(name))
+    count = figures(name)["trainable"]
     digits = 1 if CIFAR_PAPER[name] >= 1 else 2
     assert round(count / 1e6, digits) == CIFAR_PAPER[name]
 
 
 @pytest.mark.parametrize("name, variant", _slow_if_deep(OURS))
 def test_pinned_trainable_params(name, variant):
-    assert trainable_params(keras_resnet.build(name, variant=variant)) == OURS[name, variant]
+    assert figures(name, variant=variant)["trainable"] == OURS[name, variant]
 
 
 def test_option_b_adds_only_the_two_projections():
     # 16->32 and 32->64 projections: 1x1 convs without bias plus their BatchNorm gamma/beta.
-    a = trainable_params(keras_resnet.ResNet20(shortcut="A"))
-    b = trainable_params(keras_resnet.ResNet20(shortcut="B"))
+    a = figures("resnet20", shortcut="A")["trainable"]
+    b = figures("resnet20", shortcut="B")["trainable"]
     assert b - a == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
 
 
 def test_multiply_adds_match_torchvision():
     # torchvision's model table: ResNet-50 4.09 GFLOPS (multiply-adds), ResNet-18 1.81.
-    assert round(count_macs(keras_resnet.ResNet50()) / 1e9, 2) == 4.09
-    assert round(count_macs(keras_resnet.ResNet18()) / 1e9, 2) == 1.81
-    assert count_macs(keras_resnet.ResNet20()) == 40_551_040
+    assert round(figures("resnet50")["macs"] / 1e9, 2) == 4.09
+    assert round(figures("resnet18")["macs"] / 1e9, 2) == 1.81
+    assert figures("resnet20")["macs"] == 40_551_040
 
 
 def test_macs_need_a_static_size():
-    with pytest.raises(ValueError, match="static input size"):
+    with pytest.raises(
+        ValueError, match=naming("`model`", "static input size", "layer 'conv1_conv'")
+    ):
         count_macs(keras_resnet.ResNet18(include_top=False))
 
 
 def test_plain_net_has_no_shortcuts_and_same_weights_as_option_a():
-    plain = keras_resnet.ResNet20(plain=True)
-    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
-    assert trainable_params(plain) == trainable_params(keras_resnet.ResNet20(shortcut="A"))
+    plain = figures("resnet20", plain=True)
+    assert plain["adds"] == 0 and figures("resnet20", shortcut="A")["adds"] == 9
+    assert plain["trainable"] == figures("resnet20", shortcut="A")["trainable"]
 
 
 # count_params() (BatchNorm statistics included) of every depth and variant, pinned against
@@ -129,7 +157,7 @@ ALL_VARIANTS = {
 @pytest.mark.parametrize("depth", _slow_if_deep(ALL_VARIANTS))
 def test_every_depth_and_variant(depth):
     counts = tuple(
-        keras_resnet.build(f"resnet{depth}", variant=variant).count_params() if expected else None
+        figures(f"resnet{depth}", variant=variant)["params"] if expected else None
         for variant, expected in zip(("v1.5", "v1", "v1d", "v2"), ALL_VARIANTS[depth], strict=True)
     )
     assert counts == ALL_VARIANTS[depth]

@@ -1,7 +1,7 @@
 """Runs keras_resnet's core on one Keras backend and writes what it computed, for
-tests/test_backends.py to compare with TensorFlow's.
+tests/core/test_backends.py to compare with TensorFlow's.
 
-    KERAS_BACKEND=jax python tests/backend_worker.py <folder> [cases|all-models]
+    KERAS_BACKEND=jax python tests/core/backend_worker.py <folder> [cases|all-models]
 
 Run as a script, it blocks TensorFlow from import first, as if it were not installed. The test
 runs the same functions in its own (TensorFlow) process for the reference figures. <folder>

@@ -5,8 +5,7 @@ import re
 import keras
 import numpy as np
 import pytest
-from conftest import DEFAULT_FIXTURES, FIXTURES
-from helpers import images, randomise_vectors
+from helpers import DEFAULT_FIXTURES, FIXTURES, images, randomise_vectors
 from safetensors.numpy import load_file
 
 import keras_resnet
@@ -53,18 +52,25 @@ def test_same_padding_would_not_reproduce_torchvision(fixtures_dir):
     "reference, builder, variant",
     [
         (keras.applications.ResNet50, keras_resnet.ResNet50, "v1"),
-        (keras.applications.ResNet101, keras_resnet.ResNet101, "v1"),
+        pytest.param(
+            keras.applications.ResNet101, keras_resnet.ResNet101, "v1", marks=pytest.mark.slow
+        ),
         pytest.param(
             keras.applications.ResNet152, keras_resnet.ResNet152, "v1", marks=pytest.mark.slow
         ),
         (keras.applications.ResNet50V2, keras_resnet.ResNet50, "v2"),
-        (keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2"),
+        pytest.param(
+            keras.applications.ResNet101V2, keras_resnet.ResNet101, "v2", marks=pytest.mark.slow
+        ),
         pytest.param(
             keras.applications.ResNet152V2, keras_resnet.ResNet152, "v2", marks=pytest.mark.slow
         ),
     ],
 )
 def test_keras_applications_outputs(reference, builder, variant):
+    # Seeded: the figures below depend on the random weights (unseeded, ResNet-152's
+    # probabilities differed by 1.5e-5 in one draw of every few, whatever ran before).
+    keras.utils.set_random_seed(0)
     theirs = randomise_vectors(reference(weights=None, input_shape=(64, 64, 3)))
     ours = builder(variant=variant, input_shape=(64, 64, 3))
     ours.set_weights(theirs.get_weights())

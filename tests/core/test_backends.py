@@ -13,16 +13,12 @@ import backend_worker
 import keras
 import numpy as np
 import pytest
-from helpers import images, randomise_vectors
+from helpers import assert_naming, images, randomise_vectors
 
 import keras_resnet
 from keras_resnet.layers import BatchNormalization
 
 BACKENDS = [name for name in ("jax", "torch") if importlib.util.find_spec(name)]
-# JAX compiles every op of eager calls: its 24-model comparison takes 80 s here, a slow test.
-BACKEND_PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow) if name == "jax" else name for name in BACKENDS
-]
 TINY = dict(
     stage_sizes=(1, 1, 1, 1),
     filters=8,
@@ -104,8 +100,9 @@ def run_worker(folder, backend, what):
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, fixtures_dir):
-    """The weights, data and files the workers read, and TensorFlow's own results on them."""
+def tensorflow_results(tmp_path_factory, fixtures_dir):
+    """The weights, data and files the workers read, and TensorFlow's own results on them:
+    (folder, the models' own outputs, the results, the report); `reference` adds `fit`'s."""
     assert keras.backend.backend() == "tensorflow"
     folder = tmp_path_factory.mktemp("backends")
     x = images(batch=2, size=32)
@@ -136,6 +133,19 @@ def reference(tmp_path_factory, fixtures_dir):
         randomise_vectors(keras_resnet.ResNet18(classes=5, input_shape=(32, 32, 3))),
         folder / "resnet18.safetensors",
     )
+    results, report = {}, {}
+    backend_worker.run_cases(folder, results, report)
+    results["tensorflow.keras/logits"] = resnet20(x, training=False).numpy()
+    backend_worker.fixtures(folder, results, ["resnet50"])  # run_cases did resnet18
+    for name in ("resnet18", "resnet50"):
+        results[f"fixture-{name}/torchvision"] = np.load(fixtures_dir / f"{name}.npz")["logits"]
+    return folder, direct, results, report
+
+
+@pytest.fixture(scope="module")
+def reference(tensorflow_results):
+    """`tensorflow_results` with TensorFlow's `fit` steps, for the workers to compare theirs."""
+    folder, _, results, report = tensorflow_results
     rng = np.random.default_rng(0)
     np.savez(
         folder / "fit.npz",
@@ -146,8 +156,6 @@ def reference(tmp_path_factory, fixtures_dir):
     keras_resnet.ResNet(
         "basic", (1, 1, 1), stem="cifar", filters=8, classes=3, input_shape=(16, 16, 3)
     ).save_weights(folder / "fit.weights.h5")
-    results, report = {}, {}
-    backend_worker.run_cases(folder, results, report)
     # The other backends train with Keras' BatchNormalization computation; TensorFlow's fused
     # kernel rounds differently, and AdamW's per-element steps (g / sqrt(v)) turn that into
     # full-size steps where a gradient element is near 0: four steps of this tiny net ended
@@ -156,32 +164,34 @@ def reference(tmp_path_factory, fixtures_dir):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(BatchNormalization, "_fusable", lambda self, inputs, mask: False)
         backend_worker.fit(folder, results, report)
-    results["tensorflow.keras/logits"] = resnet20(x, training=False).numpy()
-    backend_worker.fixtures(folder, results, ["resnet50"])  # run_cases did resnet18
-    for name in ("resnet18", "resnet50"):
-        results[f"fixture-{name}/torchvision"] = np.load(fixtures_dir / f"{name}.npz")["logits"]
-    return folder, direct, results, report
+    return tensorflow_results
 
 
-def test_tensorflow_reference_loads_what_it_saved(reference):
-    _, direct, results, _ = reference
+# The reference half of the backend comparisons (35 s of TensorFlow work), run with them.
+@pytest.mark.process
+def test_tensorflow_reference_loads_what_it_saved(tensorflow_results):
+    _, direct, results, _ = tensorflow_results
     for case in CASES:  # weights= of a .weights.h5 file reproduces the model that wrote it
         np.testing.assert_array_equal(results[f"{case['id']}/logits"], direct[case["id"]])
 
 
-@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+# A worker process per backend (JAX compiles every op of eager calls: 80 s for its 24 models).
+@pytest.mark.process
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_core_on_backend_matches_tensorflow(reference, backend):
     folder, _, expected, expected_report = reference
     results, report = run_worker(folder, backend, "cases")
     assert report["backend"] == backend and report["tensorflow_imported"] is False
     assert 'pip install "keras-resnet-family[train]"' in report["tools_error"]
-    assert report["synchronized_bn_error"] == (
-        f"`synchronized_bn` must be False on the '{backend}' backend (Keras synchronises BatchNorm statistics across "
-        "replicas only under tf.distribute, on the 'tensorflow' backend); received synchronized_bn=True."
+    assert_naming(
+        report["synchronized_bn_error"],
+        "`synchronized_bn` must be False",
+        f"on the '{backend}' backend",
+        "only under tf.distribute",
+        "synchronized_bn=True",
     )
-    for (
-        case
-    ) in CASES:  # every variant and option, channels last and first, to 1e-5 of the logits' scale
+    # Every variant and option, channels last and first, to 1e-5 of the logits' scale.
+    for case in CASES:
         for layout in ("logits", "channels_first"):
             key = f"{case['id']}/{layout}"
             assert relative_difference(results[key], expected[key]) < 1e-5, key
@@ -217,9 +227,9 @@ def test_core_on_backend_matches_tensorflow(reference, backend):
     assert report["round_trip_max_abs_diff"] < 1e-6 and report["round_trip_optimizer"] == "SGD"
 
 
-def test_channels_first_on_tensorflow_matches_channels_last(reference):
+def test_channels_first_on_tensorflow_matches_channels_last(tensorflow_results):
     """TensorFlow's CPU kernels run NCHW too (Keras 3.15 transposes where TF has no kernel)."""
-    _, _, results, _ = reference
+    _, _, results, _ = tensorflow_results
     for case in CASES:
         key = case["id"]
         assert (
@@ -235,10 +245,10 @@ def test_channels_first_on_tensorflow_matches_channels_last(reference):
             )
 
 
-@pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_every_named_model_on_backend(reference, backend):
-    folder, _, expected, _ = reference
+def test_every_named_model_on_backend(tensorflow_results, backend):
+    folder, _, expected, _ = tensorflow_results
     results, report = run_worker(folder, backend, "all-models")
     assert report["params"] == REFERENCE_PARAMS and report["shapes"] == {
         name: [1, 3] for name in keras_resnet.MODELS
@@ -253,7 +263,7 @@ def test_every_named_model_on_backend(reference, backend):
 
 
 @pytest.mark.slow
-def test_reference_params_are_tensorflows(reference):
+def test_reference_params_are_tensorflows(tensorflow_results):
     report = {}
-    backend_worker.all_models(reference[0], {}, report)
+    backend_worker.all_models(tensorflow_results[0], {}, report)
     assert report["params"] == REFERENCE_PARAMS

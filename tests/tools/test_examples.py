@@ -1,20 +1,25 @@
-"""Each example of examples/, run with tiny settings."""
+"""Each example of examples/, run with tiny settings: in this process through its `main`, and
+(marker `process`) the distributed example as a script, as the README runs it."""
 
 import csv
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from PIL import Image
+from helpers import ROOT, image_folder
 
-from examples import backbone_fpn, degradation, export_and_serve, fine_tuning
-
-ROOT = Path(__file__).resolve().parents[1]
+from examples import (
+    backbone_fpn,
+    degradation,
+    distributed,
+    export_and_serve,
+    fine_tuning,
+    residual_block,
+)
 
 
 def test_degradation_experiment_smoke(tmp_path):
@@ -24,6 +29,8 @@ def test_degradation_experiment_smoke(tmp_path):
             "digits",
             "--epochs",
             "1",
+            "--batch-size",
+            "256",
             "--depths",
             "20",
             "--gradient-depth",
@@ -67,20 +74,13 @@ def test_gradient_norms_cover_every_conv_layer():
     assert all(norm > 0 for norm in plain + residual)
 
 
-def _folder(root, size=32):
+def red_and_blue(root):
     """Two classes of images told apart by colour: 8 training and 4 test images each."""
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 8), ("test", 4)):
-        for label, channel in (("red", 0), ("blue", 2)):
-            (root / split / label).mkdir(parents=True)
-            for index in range(count):
-                image = rng.integers(0, 80, (size, size, 3), dtype=np.uint8)
-                image[..., channel] += 150
-                Image.fromarray(image).save(root / split / label / f"{index}.png")
+    return image_folder(root, ("red", "blue"), 8, 32, test_per_class=4, tinted=True)
 
 
 def test_fine_tuning_keeps_batch_norm_frozen(tmp_path, fixtures_dir):
-    _folder(tmp_path)
+    red_and_blue(tmp_path)
     keras.utils.set_random_seed(0)  # the new head's initialisation
     results = fine_tuning.main(
         [
@@ -122,7 +122,7 @@ def test_backbone_fpn_shapes():
 
 
 def test_export_and_serve(tmp_path):
-    results = export_and_serve.main(["--out", str(tmp_path), "--epochs", "2"], verbose=False)
+    results = export_and_serve.main(["--out", str(tmp_path), "--epochs", "1"], verbose=False)
     assert sorted(results["agreement"]) == [
         "onnx",
         "onnx_int8",
@@ -148,39 +148,33 @@ def test_export_and_serve(tmp_path):
     assert (request.model_spec.name, list(request.inputs)) == ("digits", ["images"])
 
 
-@pytest.mark.parametrize(
-    "strategy",
-    [
-        "one_device",
-        *[pytest.param(name, marks=pytest.mark.slow) for name in ("mirrored", "multi_worker")],
-    ],
-)
+def check_distributed_output(output, run):
+    """The example printed what its run recorded (4 decimals), and trained its one epoch."""
+    [line] = [line for line in output.splitlines() if line.startswith("metrics ")]
+    metrics = json.loads(line[len("metrics ") : line.index("}") + 1])
+    assert metrics == pytest.approx(json.load(open(run / "evaluation.json")), abs=5e-5)
+    assert (run / "history.csv").read_text().count("\n") == 2
+
+
+def test_distributed_example_in_this_process(tmp_path, capsys):
+    distributed.main(["--strategy", "one_device", "--epochs", "1", "--out", str(tmp_path)])
+    check_distributed_output(capsys.readouterr().out, tmp_path / "one_device")
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("strategy", ["one_device", "mirrored", "multi_worker"])
 def test_distributed_example(tmp_path, strategy):
     """As the README runs it: a fresh process each (a process holds one set of logical devices)."""
-    command = [
-        sys.executable,
-        "examples/distributed.py",
-        "--strategy",
-        strategy,
-        "--epochs",
-        "1",
-        "--out",
-        str(tmp_path),
-    ]
+    command = [sys.executable, "examples/distributed.py", "--strategy", strategy, "--epochs", "1"]
+    command += ["--out", str(tmp_path)]
     command += ["--cpu-replicas", "2"] if strategy == "mirrored" else []
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    [line] = [line for line in result.stdout.splitlines() if line.startswith("metrics ")]
-    metrics = json.loads(line[len("metrics ") : line.index("}") + 1])
-    # What the run recorded, as the example prints it (4 decimals).
-    assert metrics == pytest.approx(
-        json.load(open(tmp_path / strategy / "evaluation.json")), abs=5e-5
-    )
-    assert (tmp_path / strategy / "history.csv").read_text().count("\n") == 2
+    check_distributed_output(result.stdout, tmp_path / strategy)
 
 
 def test_degradation_subset_links_the_first_images_of_each_class(tmp_path):
-    _folder(tmp_path / "data")
+    red_and_blue(tmp_path / "data")
     root = degradation.subset(str(tmp_path / "data"), str(tmp_path / "out"), 3, None)
     assert sorted(os.listdir(os.path.join(root, "train"))) == ["blue", "red"]
     assert sorted(os.listdir(os.path.join(root, "train", "red"))) == ["0.png", "1.png", "2.png"]
@@ -188,3 +182,8 @@ def test_degradation_subset_links_the_first_images_of_each_class(tmp_path):
     assert os.path.realpath(os.path.join(root, "train", "red", "0.png")) == str(
         tmp_path / "data" / "train" / "red" / "0.png"
     )
+
+
+def test_residual_block_example_equals_its_formula():
+    differences = residual_block.main(verbose=False)
+    assert differences["seed_block"] < 1e-6 and differences["basic_block"] < 1e-6

@@ -1,16 +1,28 @@
-"""Exports: each format loaded by its own runtime and compared with the Keras model."""
+"""Exports (keras_resnet.tools.export, export_network): every format written, verified in its
+own runtime against the Keras model and described in a manifest; versions never overwritten;
+failures leave nothing behind; exports of a run folder, and concurrent exports."""
 
 import json
 import os
+import shutil
 import subprocess
-import sys
 import tempfile
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import randomise_vectors
+from helpers import (
+    CLASSES,
+    CLI,
+    NAMES,
+    SIZE,
+    export_model,
+    image_folder,
+    naming,
+    pixels,
+    randomise_vectors,
+)
 from PIL import Image
 
 import keras_resnet
@@ -19,30 +31,7 @@ from keras_resnet.tools import DISTRIBUTION, export_network, runtimes
 from keras_resnet.tools import export as export_lib
 from keras_resnet.tools.export import export
 from keras_resnet.tools.predict import predict
-
-SIZE, CLASSES = 16, 5
-NAMES = ["ant", "bee", "cat", "dog", "eel"]
-
-
-def pixels(batch, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (batch, SIZE, SIZE, 3)).astype("float32")
-
-
-def tiny(**options):
-    """A ResNet-20 at 16x16 that takes raw pixels, with BN statistics that matter."""
-    keras.utils.set_random_seed(0)
-    model = keras_resnet.ResNet20(
-        classes=CLASSES, input_shape=(SIZE, SIZE, 3), include_preprocessing=True, **options
-    )
-    return randomise_vectors(model)
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    model = tiny()
-    out = tmp_path_factory.mktemp("saved_models")
-    path = export(model, out, name="tiny", calibration=pixels(64, seed=1), class_names=NAMES)
-    return model, out, path
+from keras_resnet.tools.train import TrainConfig, train
 
 
 def test_every_format_is_written_verified_and_described(exported):
@@ -137,27 +126,6 @@ def test_every_format_is_written_verified_and_described(exported):
         size > 0 for size in manifest["bytes"].values()
     )
     assert os.listdir(os.path.join(out, "tiny")) == ["1"]  # no partial folder, no lock
-
-
-@pytest.mark.parametrize(
-    "runtime", ["saved_model", "saved_model_tf1", "tflite_float32", "tflite_float16", "onnx"]
-)
-def test_each_runtime_matches_keras_at_another_batch_size(exported, runtime):
-    model, _, path = exported
-    images = pixels(3, seed=7)
-    probabilities = model.predict(images, verbose=0)
-    file = {
-        "tflite_float32": "model_float32.tflite",
-        "tflite_float16": "model_float16.tflite",
-        "onnx": "model.onnx",
-    }
-    predictor = runtimes.open_model(
-        os.path.join(path, file.get(runtime, "")), runtime if "saved" in runtime else None
-    )
-    logits = predictor(images)
-    tolerance = {"tflite_float16": 2e-2}.get(runtime, 1e-4 if runtime in file else 1e-5)
-    np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), probabilities, atol=tolerance)
-    assert predictor.class_names == NAMES
 
 
 def test_onnx_int8_is_quantised_throughout_and_takes_uint8_pixels(exported, tmp_path):
@@ -257,7 +225,8 @@ def test_uint8_input_with_the_preprocessing_inside(tmp_path):
     keras.utils.set_random_seed(0)
     model = randomise_vectors(keras_resnet.ResNet20(classes=CLASSES, input_shape=(SIZE, SIZE, 3)))
     with pytest.raises(
-        ValueError, match="`preprocessing` must be 'torch', 'caffe' or 'tf' to export raw-pixel"
+        ValueError,
+        match=naming("`preprocessing`", "'torch', 'caffe' or 'tf'", "raw-pixel", "None"),
     ):
         export(model, tmp_path, name="t", formats=["saved_model"], input_dtype="uint8")
     path = export(
@@ -305,7 +274,7 @@ def test_uint8_input_with_the_preprocessing_inside(tmp_path):
 def test_a_mixed_precision_model_exports_float32(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        model = tiny()
+        model = export_model()
     finally:
         keras.mixed_precision.set_global_policy("float32")
     path = export(model, tmp_path, name="bf16", formats=["saved_model", "tflite_float32"])
@@ -318,18 +287,21 @@ def test_a_mixed_precision_model_exports_float32(tmp_path):
     )
 
 
-def test_versions_are_never_overwritten_and_failures_leave_nothing(exported, monkeypatch):
-    model, out, path = exported
+def test_versions_are_never_overwritten_and_failures_leave_nothing(exported, tmp_path, monkeypatch):
+    model, _, _ = exported
+    out = shutil.copytree(exported[1], tmp_path / "saved_models")  # the session's stays as it is
+    path = os.path.join(out, "tiny", "1")
     before = sorted(os.listdir(path))
     with pytest.raises(
-        FileExistsError, match=r"`version` 1 already exists at .*tiny/1; it is never overwritten"
+        FileExistsError,
+        match=naming("`version` 1 already exists", f"at {path}", "never overwritten"),
     ):
         export(model, out, name="tiny", version=1, formats=["saved_model"])
     assert sorted(os.listdir(path)) == before
     monkeypatch.setitem(export_lib.TOLERANCES, "tflite_float32", -1.0)  # any difference now fails
     with pytest.raises(
         RuntimeError,
-        match=r"Export verification failed: tflite_float32 differs .* nothing was published",
+        match=naming("verification failed", "tflite_float32 differs", "nothing was published"),
     ):
         export(model, out, name="tiny", formats=["saved_model", "tflite_float32"])
     assert sorted(os.listdir(os.path.join(out, "tiny"))) == ["1"]  # no version 2, no partial folder
@@ -342,9 +314,11 @@ def test_versions_are_never_overwritten_and_failures_leave_nothing(exported, mon
 def test_a_failed_export_leaves_no_folder_it_created(tmp_path, monkeypatch):
     """A failure anywhere after the folders are made: the version is not published, and the
     `<out>/<name>/` folders this export created (and its scratch folder) are gone again."""
-    model = tiny()
+    model = export_model()
     monkeypatch.setitem(export_lib.TOLERANCES, "tflite_float32", -1.0)
-    with pytest.raises(RuntimeError, match=r"tflite_float32 differs .* nothing was published"):
+    with pytest.raises(
+        RuntimeError, match=naming("tflite_float32 differs", "nothing was published")
+    ):
         export(model, tmp_path / "out", name="fresh", formats=["tflite_float32"])
     assert os.listdir(tmp_path) == []
     monkeypatch.undo()
@@ -366,25 +340,27 @@ def test_a_model_that_is_not_finite_is_refused_before_anything_is_written(tmp_pa
     """As after a diverged run: a NaN weight (which TensorFlow's ReLU can hide from the outputs),
     or finite weights whose outputs overflow."""
     advice = (
-        r"NaN or inf, as after a diverged training run\), so nothing was exported: export an "
-        r"earlier checkpoint, or retrain with a lower learning rate\.$"
+        "NaN or inf",
+        "diverged",
+        "nothing was exported",
+        "earlier checkpoint",
+        "lower learning rate",
     )
-    model = tiny()
+    model = export_model()
     weights = model.get_weights()
     weights[0][0, 0, 0, 0] = np.nan
     model.set_weights(weights)
     with pytest.raises(
         ValueError,
-        match=r"^`model` 'resnet20' is not finite \(its weight 'conv1_conv/kernel' holds " + advice,
+        match=naming("`model` 'resnet20' is not finite", "weight 'conv1_conv/kernel'", *advice),
     ):
         export(model, tmp_path / "out", calibration=pixels(8))
-    model = tiny()
+    model = export_model()
     head = model.get_layer("predictions")
     head.set_weights([np.full(head.kernel.shape, 3e38, "float32"), head.bias.numpy()])
     with pytest.raises(
         ValueError,
-        match=r"^`model` 'resnet20' is not finite \(its outputs on the sample images hold "
-        + advice,
+        match=naming("`model` 'resnet20' is not finite", "outputs on the sample images", *advice),
     ):
         export(model, tmp_path / "out", formats=["saved_model"])
     assert os.listdir(tmp_path) == []
@@ -415,11 +391,9 @@ def test_preprocessing_folds_only_into_a_convolution_it_alone_feeds():
 
 
 def test_bad_export_arguments(tmp_path):
-    model = tiny()
+    model = export_model()
     with pytest.raises(
-        ValueError,
-        match=r"`formats` must be a non-empty list from \('saved_model', "
-        r".*received formats=\['tfjs'\]",
+        ValueError, match=naming("`formats`", "non-empty list from ('saved_model', ", "['tfjs']")
     ):
         export(model, tmp_path, formats=["tfjs"])
     for formats, named in [
@@ -429,18 +403,16 @@ def test_bad_export_arguments(tmp_path):
     ]:
         with pytest.raises(
             ValueError,
-            match=rf"`calibration` must hold raw 0-255 training images for the int8 exports "
-            rf"\({named}\); received None",
+            match=naming("`calibration`", "0-255 training images", f"({named})", "None"),
         ):
             export(model, tmp_path, formats=formats)
     with pytest.raises(
-        ValueError, match=r"`input_dtype` must be 'float32' or 'uint8'; received input_dtype='int8'"
+        ValueError, match=naming("`input_dtype`", "'float32' or 'uint8'", "input_dtype='int8'")
     ):
         export(model, tmp_path, input_dtype="int8")
     with pytest.raises(
         ValueError,
-        match=r"`model` must have one image input of known size; "
-        r"received input shape \(None, None, None, 3\)",
+        match=naming("`model`", "one image input of known size", "(None, None, None, 3)"),
     ):
         export(
             keras_resnet.ResNet20(include_top=False, weights=None),
@@ -448,126 +420,6 @@ def test_bad_export_arguments(tmp_path):
             formats=["saved_model"],
         )
     assert os.listdir(tmp_path) == []  # refused before anything was written
-
-
-def test_predict_and_bad_inputs(exported, tmp_path):
-    model, _, path = exported
-    image = pixels(1, seed=9)[0].astype("uint8")
-    Image.fromarray(image).save(tmp_path / "good.png")
-    Image.fromarray(np.zeros((20, 24, 3), "uint8")).save(tmp_path / "large.png")
-    Image.fromarray(np.zeros((SIZE, SIZE), "uint8")).save(tmp_path / "gray.png")
-    (tmp_path / "notes.png").write_text("not an image")
-    expected = model.predict(image[None].astype("float32"), verbose=0)[0]
-    for file in ("model_float32.tflite", "model.onnx", ""):
-        [(name, top)] = predict([str(tmp_path / "good.png")], os.path.join(path, file), top_k=2)
-        assert [index for _, index, _ in top] == list(np.argsort(-expected)[:2])
-        assert top[0][2] == NAMES[expected.argmax()] and top[0][0] == pytest.approx(
-            expected.max(), abs=1e-4
-        )
-    with pytest.raises(
-        ValueError,
-        match=r"`image` '.*large.png' is 24x20 with 3 channel\(s\); the model takes 16x16 with 3",
-    ):
-        predict([str(tmp_path / "large.png")], path)
-    with pytest.raises(ValueError, match=r"`image` '.*gray.png' is 16x16 with 1 channel\(s\)"):
-        predict([str(tmp_path / "gray.png")], path)
-    assert (
-        len(predict([str(tmp_path / "large.png"), str(tmp_path / "gray.png")], path, resize=True))
-        == 2
-    )
-    with pytest.raises(
-        ValueError,
-        match=r"`image` must be a JPEG, PNG, GIF, BMP, WEBP file; "
-        r"received image='.*notes.png': not an image file",
-    ):
-        predict([str(tmp_path / "notes.png")], path)
-    with pytest.raises(
-        ValueError,
-        match=r"`images` must have shape \(batch, 16, 16, 3\) for .*; "
-        r"received shape \(1, 8, 8, 3\)",
-    ):
-        runtimes.open_model(os.path.join(path, "model.onnx"))(np.zeros((1, 8, 8, 3)))
-    (tmp_path / "model.pt").write_bytes(b"\x80\x02")
-    with pytest.raises(
-        ValueError,
-        match=r"`model` must be a .keras file, .*received model='.*model.pt', which is none",
-    ):
-        predict([str(tmp_path / "good.png")], str(tmp_path / "model.pt"))
-
-
-def test_export_and_predict_commands(exported, tmp_path):
-    model, _, _ = exported
-    model.save(tmp_path / "tiny.keras")
-    Image.fromarray(pixels(1, seed=9)[0].astype("uint8")).save(tmp_path / "good.png")
-    command = [sys.executable, "-m", "keras_resnet.tools.cli"]
-    result = subprocess.run(
-        command
-        + [
-            "export",
-            str(tmp_path / "tiny.keras"),
-            "--out",
-            str(tmp_path / "out"),
-            "--formats",
-            "saved_model,tflite_float32",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"exported and verified: {tmp_path / 'out' / 'tiny' / '1'}" in result.stdout
-    result = subprocess.run(
-        command
-        + [
-            "predict",
-            str(tmp_path / "good.png"),
-            "--model",
-            str(tmp_path / "out" / "tiny" / "1" / "model_float32.tflite"),
-            "--top-k",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
-    assert lines[0] == str(tmp_path / "good.png") and len(lines) == 4
-    expected = model.predict(pixels(1, seed=9), verbose=0)[0]
-    assert lines[1].split() == [
-        f"{expected.max():.4f}",
-        "class",
-        f"{expected.argmax()}",
-        f"({expected.argmax()})",
-    ]
-
-
-def test_benchmark_measures_every_runtime_side_by_side():
-    from keras_resnet.tools.benchmark import RUNTIMES, benchmark, format_table
-
-    rows = benchmark(tiny(), batch_size=4, rounds=1, latency_calls=2)
-    assert [row["runtime"] for row in rows] == list(RUNTIMES)
-    assert all(row["latency_ms"] > 0 and row["images_per_s"] > 0 for row in rows)
-    baseline = rows[RUNTIMES.index("tf_function")]
-    for row in rows:  # every ratio is against the compiled tf.function's figures of the same run
-        assert row["latency_speedup"] == pytest.approx(
-            baseline["latency_ms"] / row["latency_ms"], rel=1e-12
-        )
-        assert row["throughput_ratio"] == pytest.approx(
-            row["images_per_s"] / baseline["images_per_s"], rel=1e-12
-        )
-    assert len({row["latency_ms"] for row in rows}) == len(rows)  # measured each, not copied
-    table = format_table(rows, 4).splitlines()
-    assert (
-        table[0] == "| runtime | batch-1 latency (ms) | vs tf.function | batch-4 images/s "
-        "| vs tf.function | file (MB) |"
-    )
-    assert len(table) == 2 + len(RUNTIMES) and table[3].startswith("| tf_function | ")
-    assert table[3].endswith("| 1.00x |  |")
-    sizes = {row["runtime"]: row["bytes"] for row in rows}
-    assert (
-        sizes["onnx"] > 1e6 and sizes["onnx_int8"] < 0.4e6
-    )  # model.onnx 1.1 MB, model_int8.onnx 0.37 MB
 
 
 @pytest.mark.slow
@@ -595,3 +447,81 @@ def test_resnet50_saved_model_stores_its_weights_once(tmp_path):
         manifest["float32_parameter_bytes"] == 25_610_152 * 4
     )  # trainable and BatchNorm statistics
     assert 1.0 < ratio <= 1.05, ratio
+
+
+def test_export_of_a_run_from_elsewhere_finds_its_data_or_says_where_it_looked(
+    tmp_path, monkeypatch
+):
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    image_folder(work / "data", size=8)
+    elsewhere.mkdir()
+    monkeypatch.chdir(work)
+    train(TrainConfig(data="data", out="run", epochs=1, batch_size=4, export=None, verbose=0))
+    monkeypatch.chdir(elsewhere)
+    # config.json holds the data's absolute path.
+    path = export(str(work / "run"), "exports", formats=["tflite_int8"])
+    figures = json.load(open(os.path.join(path, "manifest.json")))["verification"]
+    assert figures["tflite_int8"]["examples"] == 12  # all 12 training images
+    config = json.load(open(work / "run" / "config.json"))
+    del config["data_path"]  # as a run of an earlier version recorded it: "data", relative
+    json.dump(config, open(work / "run" / "config.json", "w"))
+    with pytest.raises(
+        ValueError,
+        match=naming(
+            "the run's training data 'data'",
+            f"from {work / 'run' / 'config.json'}",
+            f"looked for from {elsewhere}",
+            "--calibration-data",
+        ),
+    ):
+        export(str(work / "run"), "exports", formats=["tflite_int8"])
+
+
+@pytest.mark.process
+def test_concurrent_exports_of_one_name_each_get_a_version(tmp_path):
+    model = keras_resnet.ResNet20(classes=3, input_shape=(8, 8, 3), include_preprocessing=True)
+    model.save(tmp_path / "tiny.keras")
+    out = tmp_path / "saved_models"
+    stale = out / "tiny" / ".partial-999999999-killed"  # left by an export killed long ago
+    stale.mkdir(parents=True)
+    live = out / "tiny" / f".partial-{os.getpid()}-running"  # an export still running here
+    live.mkdir()
+    processes = [
+        subprocess.Popen(
+            [
+                *CLI,
+                "export",
+                str(tmp_path / "tiny.keras"),
+                "--out",
+                str(out),
+                "--formats",
+                "saved_model,tflite_float32",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], [
+        err[-1500:] for _, err in outputs
+    ]
+    # The dead one's partial folder is gone.
+    assert sorted(os.listdir(out / "tiny")) == [live.name, "1", "2", "3"]
+    for version in (1, 2, 3):
+        manifest = json.load(open(out / "tiny" / str(version) / "manifest.json"))
+        assert manifest["version"] == version
+        assert manifest["verification"]["saved_model"]["max_abs_diff"] <= 1e-5
+        assert manifest["verification"]["tflite_float32"]["max_abs_diff"] <= 1e-4
+
+
+def test_export_refuses_channels_first_models(tmp_path):
+    model = keras_resnet.ResNet20(
+        data_format="channels_first", input_shape=(3, 32, 32), include_preprocessing=True
+    )
+    with pytest.raises(
+        ValueError, match=naming("is channels-first", "exports take channels-last models")
+    ):
+        export(model, str(tmp_path / "exports"), formats=["saved_model"])
+    assert not (tmp_path / "exports").exists()
