@@ -261,15 +261,16 @@ def head_policy(dtype, head_dtype):
     return "float32" if policy.compute_dtype != policy.variable_dtype else dtype
 
 
-def _options_doc(function: Callable) -> str:
-    """The Args lines of `function`'s keyword-only parameters, from `ModelOptions`' fields."""
+def _options_doc(function: Callable, indent: str = " " * 8) -> str:
+    """The Args lines of `function`'s keyword-only parameters, from `ModelOptions`' fields,
+    indented by `indent` (continuation lines by four more)."""
     docs = {field.name: field.metadata["doc"] for field in dataclasses.fields(ModelOptions)}
     lines = [
         textwrap.fill(
             f"{name}: {docs[name]}",
-            96,
-            initial_indent=" " * 8,
-            subsequent_indent=" " * 12,
+            88 + len(indent),
+            initial_indent=indent,
+            subsequent_indent=indent + " " * 4,
             break_long_words=False,
             break_on_hyphens=False,
         )
@@ -280,7 +281,10 @@ def _options_doc(function: Callable) -> str:
 
 
 def _with_options_doc(function: Callable) -> Callable:
-    """Writes `function`'s options, from `ModelOptions`, where its docstring says {options}."""
+    """Writes `function`'s options, from `ModelOptions`, where its docstring says {options}, at
+    that line's indentation (Python 3.13 strips a docstring's common indentation; 3.11 keeps it)."""
     if function.__doc__:  # None under `python -OO`
-        function.__doc__ = function.__doc__.replace("{options}", _options_doc(function))
+        line = next(line for line in function.__doc__.splitlines() if "{options}" in line)
+        indent = line[: len(line) - len(line.lstrip())]
+        function.__doc__ = function.__doc__.replace("{options}", _options_doc(function, indent))
     return function

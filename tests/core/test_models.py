@@ -409,8 +409,12 @@ def test_one_table_of_options_for_resnet_and_every_builder():
                 # The CIFAR nets default to the paper's option A; ResNet's None means B.
                 default = "A" if name == "shortcut" else fields[name].default
                 assert parameter.default == default, (spec.name, name)
-                line = f"        {name}: {fields[name].metadata['doc'].split()[0]}"
-                assert spec.__doc__.count(line) == ResNet.__doc__.count(line) == 1, line
+                line = f"{name}: {fields[name].metadata['doc'].split()[0]}"
+                counts = [
+                    sum(row.startswith(f"    {line}") for row in inspect.cleandoc(doc).splitlines())
+                    for doc in (spec.__doc__, ResNet.__doc__)
+                ]
+                assert counts == [1, 1], line  # an Args entry, as indented as the others
     assert "{options}" not in ResNet.__doc__
     # `BlockConfig` receives every option whose name it shares, over the variant's own fields.
     options = keras_resnet.ModelOptions(
