@@ -227,6 +227,7 @@ def test_core_on_backend_matches_tensorflow(reference, backend):
     assert report["round_trip_max_abs_diff"] < 1e-6 and report["round_trip_optimizer"] == "SGD"
 
 
+@pytest.mark.process  # the backend harness's 15 s TensorFlow reference, which the workers share
 def test_channels_first_on_tensorflow_matches_channels_last(tensorflow_results):
     """TensorFlow's CPU kernels run NCHW too (Keras 3.15 transposes where TF has no kernel)."""
     _, _, results, _ = tensorflow_results

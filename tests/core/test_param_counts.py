@@ -85,14 +85,14 @@ def test_keras_applications_count_params(name, variant):
 
 
 def _slow_if_deep(cases):
-    """The deepest nets (ResNet-200, ResNet-1202) build in 10-15 s each: slow tests."""
+    """The deepest nets (ResNet-152 and -200, ResNet-1202) build in 3-15 s each: slow tests."""
 
     def parts(case):
         return case if isinstance(case, tuple) else (case,)
 
     return [
         pytest.param(*parts(case), marks=pytest.mark.slow)
-        if any(str(part).removeprefix("resnet") in ("200", "1202") for part in parts(case))
+        if any(str(part).removeprefix("resnet") in ("152", "200", "1202") for part in parts(case))
         else case
         for case in cases
     ]

@@ -121,6 +121,7 @@ def test_backbone_fpn_shapes():
     }
 
 
+@pytest.mark.slow  # 17 s: it trains, and exports and runs all seven formats (test_export's too)
 def test_export_and_serve(tmp_path):
     results = export_and_serve.main(["--out", str(tmp_path), "--epochs", "1"], verbose=False)
     assert sorted(results["agreement"]) == [
