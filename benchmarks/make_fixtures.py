@@ -176,11 +176,16 @@ def numpy_state(shapes: dict, seed: int) -> dict:
 DILATIONS = {8: [False, True, True], 16: [False, False, True]}
 
 
+# timm's ResNet-D nets (our variant "v1d"), for the dilated fixtures.
+TIMM_NAMES = ("resnet50d",)
+
+
 def dilated_fixture(
     name: str, seed: int, output_stride: int, x: np.ndarray
 ) -> tuple[dict, np.ndarray]:
     """`numpy_state` weights of a torchvision model with the strides of its last stages
-    replaced by dilation, and its float32 eval logits on channels-last `x`.
+    replaced by dilation, and its float32 eval logits on channels-last `x`. For timm's
+    ResNet-D (`TIMM_NAMES`, our variant "v1d"), timm's `output_stride` (timm installed).
 
     Example:
         >>> state, logits = dilated_fixture("resnet50", 0, 16, inputs(0, 65))
@@ -188,11 +193,19 @@ def dilated_fixture(
         (2, 10)
     """
     import torch
-    import torchvision
 
-    model = getattr(torchvision.models, name)(
-        weights=None, num_classes=CLASSES, replace_stride_with_dilation=DILATIONS[output_stride]
-    )
+    if name in TIMM_NAMES:
+        import timm
+
+        model = timm.create_model(
+            name, pretrained=False, num_classes=CLASSES, output_stride=output_stride
+        )
+    else:
+        import torchvision
+
+        model = getattr(torchvision.models, name)(
+            weights=None, num_classes=CLASSES, replace_stride_with_dilation=DILATIONS[output_stride]
+        )
     shapes = {
         key: tuple(value.shape)
         for key, value in model.state_dict().items()
@@ -310,7 +323,9 @@ def write_adapted_stems(args) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", choices=NAMES, metavar="NAME", help=", ".join(NAMES))
+    parser.add_argument(
+        "names", nargs="+", choices=NAMES + TIMM_NAMES, metavar="NAME", help=", ".join(NAMES)
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for the fixtures")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=64, help="input height and width (>= 32)")

@@ -240,10 +240,9 @@ def _shortcut(x, filters, strides, *, name, config, preact=None, dilation=1):
         return x
     if preact is not None:
         x = preact
-    if config.avg_down and (strides > 1 or dilation > 1):
-        # A dilated stage keeps timm's 2x2 average pool at stride 1 ("same", AvgPool2dSame).
+    if config.avg_down and strides > 1:
         x = layers.AveragePooling2D(
-            2,
+            strides,
             strides=strides,
             padding="same",
             data_format=data_format,
@@ -251,6 +250,15 @@ def _shortcut(x, filters, strides, *, name, config, preact=None, dilation=1):
             name=f"{name}_0_pool",
         )(x)
         strides = 1
+    elif config.avg_down and dilation > 1:
+        # A dilated stage keeps timm's 2x2 average pool at stride 1 (AvgPool2dSame): it pads
+        # one zero row and column at the bottom and right, and counts them in the average.
+        x = layers.ZeroPadding2D(
+            ((0, 1), (0, 1)), data_format=data_format, dtype=dtype, name=f"{name}_0_pool_pad"
+        )(x)
+        x = layers.AveragePooling2D(
+            2, strides=1, data_format=data_format, dtype=dtype, name=f"{name}_0_pool"
+        )(x)
     x = conv(
         x, filters, 1, strides=strides, use_bias=config.use_bias, name=f"{name}_0", config=config
     )

@@ -29,19 +29,23 @@ def torch_shapes(model):
 
 
 @pytest.mark.parametrize("output_stride", [8, 16])
-@pytest.mark.parametrize("name", ["resnet50", pytest.param("resnet101", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name", ["resnet50", "resnet50d", pytest.param("resnet101", marks=pytest.mark.slow)]
+)
 def test_dilated_nets_equal_torchvision_given_the_same_weights(name, output_stride):
-    """torchvision's resnet50/101(replace_stride_with_dilation=...) at an odd input size, with
-    weights drawn by NumPy that make_fixtures drew too (so no weights file is stored)."""
+    """torchvision's resnet50/101(replace_stride_with_dilation=...) and timm's
+    resnet50d(output_stride=...) at an odd input size, with weights drawn by NumPy that
+    make_fixtures drew too (so no weights file is stored)."""
     fixture = np.load(DILATED / f"{name}_os{output_stride}.npz")
     x = fixture["x"]
     assert x.shape == (2, 57, 57, 3)  # odd: PyTorch's symmetric padding must be matched
     model = keras_resnet.build(
-        name,
+        name.removesuffix("d"),
         classes=10,
         input_shape=x.shape[1:],
         classifier_activation=None,
         output_stride=output_stride,
+        variant="v1d" if name.endswith("d") else "v1.5",
     )
     weights_lib.load_torchvision_state(
         model, numpy_state(torch_shapes(model), int(fixture["seed"]))
