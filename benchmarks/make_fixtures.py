@@ -27,7 +27,7 @@ Python; it needs neither keras nor tensorflow.
 
     /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out DIR resnet18 resnet50
     /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out DIR --seed 1 --size 96 resnet34
-    KERAS_RESNET_FIXTURES=DIR pytest tests/test_parity.py -k torchvision  # test every <name>.npz
+    KERAS_RESNET_FIXTURES=DIR pytest tests/core/test_parity.py -k torchvision  # every <name>.npz
 
 With `--adapt-input-conv C [C ...]` it makes no weights: it reads `conv1.weight` of the existing
 `<name>.safetensors` in `--weights-dir` (default ../shared/fixtures) and writes
@@ -38,6 +38,14 @@ of C input channels with (tests/data holds the file for 1 and 4). It needs torch
 
     /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out tests/data resnet18 \
         --adapt-input-conv 1 4
+
+With `--output-stride 8|16` it writes `<name>_os<N>.npz`: the logits of the model with its last
+stages dilated (torchvision's `replace_stride_with_dilation`; timm's `output_stride` for
+`resnet50d`) from `numpy_state` weights, which tests/core/test_output_stride.py draws again, so
+that no weights file is stored (tests/data/dilated holds them, at 57x57):
+
+    /path/to/torch-venv/bin/python benchmarks/make_fixtures.py --out tests/data/dilated \
+        --size 57 --output-stride 8 resnet50 resnet50d resnet101
 """
 
 import argparse
