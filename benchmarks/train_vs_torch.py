@@ -1,6 +1,9 @@
 """Training throughput of our models through `model.fit` against the same networks in plain
 PyTorch, on the same CPU, in alternating processes.
 
+The reference for ResNet-50 is torchvision's own `resnet50()`; for ResNet-20, which torchvision
+does not have, a PyTorch copy of He et al.'s CIFAR net (below).
+
 For each network (ResNet-20 at 32x32, batch 128; ResNet-50 v1.5 at 224x224, batch 32) and
 precision (float32; bfloat16: Keras' "mixed_bfloat16" policy against `torch.autocast`), each
 round starts one Keras process and one PyTorch process, one after the other, so that load on a
@@ -106,31 +109,6 @@ def _torch_modules(torch):
                 )
             return torch.relu(y + shortcut)
 
-    class Bottleneck(nn.Module):
-        """torchvision's v1.5 bottleneck (stride on the 3x3 conv)."""
-
-        def __init__(self, inputs, filters, stride):
-            super().__init__()
-            out = filters * 4
-            self.body = nn.Sequential(
-                nn.Conv2d(inputs, filters, 1, bias=False),
-                nn.BatchNorm2d(filters),
-                nn.ReLU(),
-                nn.Conv2d(filters, filters, 3, stride, 1, bias=False),
-                nn.BatchNorm2d(filters),
-                nn.ReLU(),
-                nn.Conv2d(filters, out, 1, bias=False),
-                nn.BatchNorm2d(out),
-            )
-            self.shortcut = (
-                nn.Sequential(nn.Conv2d(inputs, out, 1, stride, bias=False), nn.BatchNorm2d(out))
-                if stride > 1 or inputs != out
-                else nn.Identity()
-            )
-
-        def forward(self, x):
-            return torch.relu(self.body(x) + self.shortcut(x))
-
     def resnet(block, stem, stages, expansion, classes):
         layers, inputs = list(stem), stem[0].out_channels
         for index, (filters, blocks) in enumerate(stages):
@@ -146,13 +124,9 @@ def _torch_modules(torch):
         return resnet(Basic, stem, [(16, 3), (32, 3), (64, 3)], 1, classes)
 
     def resnet50(classes):
-        stem = [
-            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
-            nn.BatchNorm2d(64),
-            nn.ReLU(),
-            nn.MaxPool2d(3, 2, 1),
-        ]
-        return resnet(Bottleneck, stem, [(64, 3), (128, 4), (256, 6), (512, 3)], 4, classes)
+        import torchvision
+
+        return torchvision.models.resnet50(num_classes=classes)
 
     return {"resnet20": resnet20, "resnet50": resnet50}
 
@@ -206,6 +180,23 @@ def _torch_worker(model_name, precision, config, steps, windows):
         train(steps)
         best = max(best, steps * config["batch"] / (time.perf_counter() - start))
     return best
+
+
+def cpu():
+    """The CPU's model name and its AMX and AVX-512 flags (Linux), for the table's header."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            info = file.read()
+    except OSError:
+        return "unknown CPU"
+    fields = dict(line.split(":", 1) for line in info.split("\n\n")[0].splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = sorted(
+        flag for flag in fields.get("flags", "").split() if flag.startswith(("amx", "avx512"))
+    )
+    return f"{fields.get('model name', 'unknown CPU')}, {os.cpu_count()} cores; " + (
+        " ".join(flags) or "no AMX or AVX-512"
+    )
 
 
 def _run_worker(python, framework, model_name, precision, steps, windows):
@@ -263,6 +254,7 @@ def main():
         print(json.dumps({"images_per_s": rate}))
         return
 
+    print(f"CPU: {cpu()}")
     print(f"load average before: {os.getloadavg()}")
     rows = [(model_name, precision) for model_name in args.models for precision in args.precisions]
     best = {(row, framework): 0.0 for row in rows for framework in ("keras", "torch")}

@@ -73,11 +73,6 @@ class BlockConfig:
     def channel_axis(self) -> int:
         return 1 if self.data_format == "channels_first" else -1
 
-    @property
-    def conv_class(self):
-        """Keras' Conv2D channels-last; channels-first, ours (it adds biases on the right axis)."""
-        return Conv2D if self.data_format == "channels_first" else layers.Conv2D
-
 
 DEFAULT_CONFIG = BlockConfig()
 
@@ -117,7 +112,7 @@ def conv(
             name=f"{name}_pad",
         )(x)
         padding = "valid"
-    return config.conv_class(
+    return Conv2D(
         filters,
         kernel_size,
         strides=strides,
@@ -192,7 +187,7 @@ def squeeze_excite(x, ratio, *, name, config=DEFAULT_CONFIG):
     s = layers.GlobalAveragePooling2D(
         data_format=data_format, keepdims=True, dtype=dtype, name=f"{name}_se_squeeze"
     )(x)
-    s = config.conv_class(
+    s = Conv2D(
         max(1, int(width * ratio)),
         1,
         activation="relu",
@@ -200,7 +195,7 @@ def squeeze_excite(x, ratio, *, name, config=DEFAULT_CONFIG):
         dtype=dtype,
         name=f"{name}_se_reduce",
     )(s)
-    s = config.conv_class(
+    s = Conv2D(
         width,
         1,
         activation="sigmoid",

@@ -121,20 +121,76 @@ class BatchNormalization(keras.layers.BatchNormalization):
         return outputs
 
 
+def _pointwise_conv(inputs, kernel, strides):
+    """A 1x1 convolution (channels-last, no dilation or groups) whose kernel gradient is one
+    matrix product, on TensorFlow: x^T dy over the (strided) pixels.
+
+    TensorFlow 2.21's oneDNN 3.7 computes a 1x1 conv's kernel gradient (`Conv2DBackpropFilter`,
+    brgconv_bwd_w) about 3x slower than PyTorch's oneDNN on the same CPU; as a `MatMul` the same
+    sum runs on oneDNN's matmul kernels (AMX in bfloat16). The output and the input's gradient
+    are the convolution's own ops.
+    """
+    import tensorflow as tf  # the backend is TensorFlow: it is loaded already
+
+    stride = [1, strides[0], strides[1], 1]
+
+    @tf.custom_gradient
+    def convolve(x, w):
+        def gradient(dy):
+            dx = tf.raw_ops.Conv2DBackpropInput(
+                input_sizes=tf.shape(x), filter=w, out_backprop=dy, strides=stride, padding="VALID"
+            )
+            pixels = x[:, :: strides[0], :: strides[1], :] if strides != (1, 1) else x
+            dw = tf.matmul(
+                tf.reshape(pixels, [-1, w.shape[2]]),
+                tf.reshape(dy, [-1, w.shape[3]]),
+                transpose_a=True,
+            )
+            return dx, tf.reshape(dw, tf.shape(w))
+
+        return tf.nn.conv2d(x, w, stride, "VALID"), gradient
+
+    # A tensor, not a variable: custom_gradient would want the variable's gradient separately.
+    return convolve(inputs, tf.convert_to_tensor(kernel))
+
+
 @keras.saving.register_keras_serializable(package="keras_resnet")
 class Conv2D(keras.layers.Conv2D):
-    """Keras' Conv2D, whose bias lands on the channel axis channels-first on every backend.
+    """Keras' Conv2D, with two changes on TensorFlow that leave its weights and outputs alone.
 
-    On TensorFlow, Keras 3.15's `ops.add(outputs, bias)` turns a (1, C, 1, 1) bias into
-    `tf.nn.bias_add(..., "NHWC")` whenever the width equals the channel count, adding it along
-    the width: a channels-first ResNet-50 v1 (biased convs) at 32x32 was 10% off its
-    channels-last twin (tests/test_backends.py). The builders use this class for channels-first
-    convs only; the weights are Conv2D's.
+    - **Channels-first biases on the channel axis.** Keras 3.15's `ops.add(outputs, bias)`
+      turns a (1, C, 1, 1) bias into `tf.nn.bias_add(..., "NHWC")` whenever the width equals the
+      channel count, adding it along the width: a channels-first ResNet-50 v1 (biased convs) at
+      32x32 was 10% off its channels-last twin (tests/core/test_backends.py). Here the bias is
+      added with the backend's own broadcasting add.
+    - **1x1 kernel gradients as one matrix product** while training channels-last
+      (`_pointwise_conv`): the same sum, computed by a faster kernel. A bfloat16 ResNet-50
+      training step spent a third of its op time in `Conv2DBackpropFilter`, two thirds of that
+      in the 1x1 convs (benchmarks/train_profile.py).
+
+    The other backends, inference and every other conv run Keras' own code.
     """
 
-    def call(self, inputs):
-        if not (self.use_bias and self.data_format == "channels_first"):
+    def _pointwise(self, training):
+        return (
+            training
+            and self.trainable
+            and keras.backend.backend() == "tensorflow"
+            and self.data_format == "channels_last"
+            and tuple(self.kernel_size) == (1, 1)
+            and tuple(self.dilation_rate) == (1, 1)
+            and self.groups == 1
+        )
+
+    def call(self, inputs, training=None):
+        if self._pointwise(training):
+            kernel = ops.convert_to_tensor(self.kernel)  # autocast
+            outputs = _pointwise_conv(inputs, kernel, tuple(self.strides))
+        elif self.use_bias and self.data_format == "channels_first":
+            outputs = self.convolution_op(inputs, self.kernel)
+        else:
             return super().call(inputs)
-        outputs = self.convolution_op(inputs, self.kernel)
-        outputs = outputs + ops.reshape(self.bias, (1, self.filters, 1, 1))  # the backend's own add
+        if self.use_bias:
+            shape = (1, self.filters, 1, 1) if self.data_format == "channels_first" else (-1,)
+            outputs = outputs + ops.reshape(self.bias, shape)  # the backend's own add
         return outputs if self.activation is None else self.activation(outputs)

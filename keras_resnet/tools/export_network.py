@@ -65,7 +65,7 @@ def _foldable_preprocessing(model):
         consumer = layer
         while len(consumers[consumer.name]) == 1:
             (consumer,) = consumers[consumer.name]
-            if type(consumer) is keras.layers.Conv2D and consumer.groups == 1:
+            if isinstance(consumer, keras.layers.Conv2D) and consumer.groups == 1:
                 return layer, consumer
             if type(consumer) is not keras.layers.ZeroPadding2D:
                 break
