@@ -24,7 +24,7 @@ def atomic_write(path, write) -> None:
     old file or the new one, whole, never an empty or a half-written one.
 
     Example:
-        >>> atomic_write("model.keras", model.save)
+        >>> atomic_write("model.keras", model.save)  # doctest: +SKIP
     """
     directory = os.path.dirname(os.fspath(path)) or "."
     fd, partial = tempfile.mkstemp(
@@ -100,7 +100,7 @@ def exclusive(path, what: str, *, wait: bool = False):
     process, host, start time and command, which the holder writes into the file).
 
     Example:
-        >>> with exclusive("runs/resnet20/.lock", "run folder runs/resnet20"):
+        >>> with exclusive("runs/resnet20/.lock", "run folder runs/resnet20"):  # doctest: +SKIP
         ...     train_there()
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -95,6 +95,8 @@ _DOCSTRING = """{about}
 
     Example:
         >>> model = keras_resnet.{builder}(classes=10)
+        >>> model.output_shape
+        (None, 10)
     """
 
 
@@ -117,6 +119,7 @@ def register_model(
         ...     return ResNet("bottleneck", (2, 2, 2, 2), classes=classes, variant=variant)
         >>> MODELS["resnet26"].stage_sizes
         (2, 2, 2, 2)
+        >>> del MODELS["resnet26"]  # a registration lasts as long as the process
     """
 
     def register(builder):

@@ -61,7 +61,7 @@ def recursion_limit(limit: int = 20_000):
     it. The builders and `load_model` use this themselves.
 
     Example:
-        >>> with recursion_limit():
+        >>> with recursion_limit():  # doctest: +SKIP
         ...     model = keras.models.clone_model(keras_resnet.ResNet1202())
     """
     previous = sys.getrecursionlimit()
@@ -77,7 +77,9 @@ def load_model(path: "str | os.PathLike", **kwargs) -> keras.Model:
     registered (this module imports them), and the deepest nets fit the recursion limit.
 
     Example:
-        >>> model = keras_resnet.load_model("runs/resnet20-digits/last.keras")
+        >>> keras_resnet.ResNet20().save("resnet20.keras")
+        >>> keras_resnet.load_model("resnet20.keras").output_shape
+        (None, 10)
     """
     with recursion_limit():
         return keras.saving.load_model(path, **kwargs)

@@ -68,7 +68,8 @@ def benchmark(
         `tf.function`, and the exported file's size in bytes.
 
     Example:
-        >>> rows = benchmark(ResNet20(classes=10, include_preprocessing=True), rounds=1)
+        >>> model = ResNet20(classes=10, include_preprocessing=True)  # doctest: +SKIP
+        >>> rows = benchmark(model, rounds=1)  # doctest: +SKIP
     """
     height, width, channels = model.input_shape[1:]
     rng = np.random.default_rng(0)

@@ -30,7 +30,10 @@ def evaluate(
     Args:
         model_path: a `.keras` file, a run folder (its best.keras), a SavedModel folder, a
             `.tflite` or an `.onnx` file: each runs in its own runtime.
-        data, split, data_dir: the data set, as `keras-resnet train --data` takes it.
+        data: the data set, as `keras-resnet train --data` takes it.
+        split: the split of `data` to evaluate.
+        data_dir: tensorflow-datasets' data folder, where `data` is a tfds name.
+        batch_size: images per inference batch.
         out: the folder that collects evaluations.
         runtime: force a runtime of `keras_resnet.tools.runtimes.FORMATS` (e.g. "saved_model_tf1").
 
@@ -39,7 +42,7 @@ def evaluate(
         images, class names and the folder itself ("folder").
 
     Example:
-        >>> evaluate("runs/resnet20-digits", "digits")["accuracy"] > 0.9
+        >>> evaluate("runs/resnet20-digits", "digits")["accuracy"] > 0.9  # doctest: +SKIP
     """
     if not (isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1):
         raise ValueError(

@@ -21,7 +21,7 @@ def read_image(
     (`data.resize_and_center_crop`; torchvision's Resize + CenterCrop), never distorting it.
 
     Example:
-        >>> read_image("cat.jpg", (32, 32, 3), resize=True).shape
+        >>> read_image("cat.jpg", (32, 32, 3), resize=True).shape  # doctest: +SKIP
         (32, 32, 3)
     """
     if not os.path.isfile(path):
@@ -79,7 +79,8 @@ def predict(
         [(path, [(probability, class index, class name), ...]), ...]
 
     Example:
-        >>> predict(["cat.jpg"], "saved_models/resnet20-cifar10/1/model_int8.tflite", resize=True)
+        >>> model = "saved_models/resnet20-cifar10/1/model_int8.tflite"
+        >>> predict(["cat.jpg"], model, resize=True)  # doctest: +SKIP
     """
     if top_k < 1:
         raise ValueError(f"`top_k` must be at least 1; received top_k={top_k!r}.")

@@ -283,7 +283,8 @@ def open_model(path, runtime: str | None = None) -> Predictor:
         runtime: force one of `FORMATS`, e.g. "saved_model_tf1" for TF Serving's loader.
 
     Example:
-        >>> logits = open_model("saved_models/resnet20/1/model_int8.tflite")(images)
+        >>> predictor = open_model("saved_models/resnet20/1/model_int8.tflite")  # doctest: +SKIP
+        >>> logits = predictor(images)  # doctest: +SKIP
     """
     path = os.fspath(path)
     detected = model_format(path)

@@ -70,7 +70,14 @@ def load_weights(model: keras.Model, path: "str | os.PathLike | PublishedWeights
             an RGB file's first convolution is adapted (`assign.adapt_input_conv`).
 
     Example:
-        >>> load_weights(model, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
+        >>> tiny = dict(stage_sizes=(1, 1, 1, 1), filters=8, input_shape=(32, 32, 3), classes=3)
+        >>> keras_resnet.ResNet("basic", **tiny).save_weights("tiny.weights.h5")
+        >>> model = keras_resnet.ResNet("basic", **tiny)
+        >>> load_weights(model, "tiny.weights.h5")
+        >>> load_weights(model, "resnet50.pth")
+        Traceback (most recent call last):
+        ...
+        ValueError: `weights` must not be a PyTorch pickle; received weights='resnet50.pth'. ...
     """
     if isinstance(path, PublishedWeights):
         include_top = any(layer.name == HEAD for layer in model.layers)

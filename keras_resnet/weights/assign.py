@@ -97,7 +97,7 @@ def assign(
         labels: layer name -> the file's names for its tensors, for error messages.
 
     Example:
-        >>> assign(model, {"conv1_conv": [kernel], ...}, source="resnet18.safetensors")
+        >>> assign(model, {"conv1_conv": [kernel]}, source="resnet18.safetensors")  # doctest: +SKIP
     """
     labels = labels or {}
     layers = {layer.name: layer for layer in model.layers if layer.weights}

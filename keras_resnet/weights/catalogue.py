@@ -11,7 +11,8 @@ Evaluation transforms: torchvision/models/resnet.py's `ImageClassification(crop_
 resize_size)` and timm/models/resnet.py's `default_cfgs` (input_size, crop_pct, interpolation).
 Top-1: as each publisher reports it for that file (None for keras.applications' files).
 
-README.md's weights table is generated from these rows (`python docs/generate.py`).
+The docs' weights page (docs/generated/weights.md) is generated from these rows
+(`python docs/generate.py`); tests/core/test_docs.py fails when it differs from them.
 """
 
 # ruff: noqa: E501 (a URL stays whole, so that it can be copied and searched for)

@@ -13,7 +13,10 @@ def digest(path: str | os.PathLike, algorithm: str) -> str:
     """The file's hex digest, read in chunks.
 
     Example:
-        >>> len(digest("resnet18.safetensors", "sha256"))
+        >>> open("file.bin", "wb").close()
+        >>> digest("file.bin", "md5")
+        'd41d8cd98f00b204e9800998ecf8427e'
+        >>> len(digest("file.bin", "sha256"))
         64
     """
     with open(path, "rb") as file:
@@ -28,7 +31,7 @@ def fetch(spec: PublishedWeights, *, include_top: bool = True, cache_dir: str | 
     network, the error says how to load a local copy instead. Returns the file's path.
 
     Example:
-        >>> fetch(PUBLISHED["resnet50", "keras:imagenet"], include_top=False)
+        >>> fetch(PUBLISHED["resnet50", "keras:imagenet"], include_top=False)  # doctest: +SKIP
         '~/.keras/models/keras_resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5'
     """
     url, expected = spec.url, spec.file_hash

@@ -24,7 +24,7 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Every tensor of a safetensors file, or DamagedFileError.
 
     Example:
-        >>> read_safetensors("resnet18.safetensors")["conv1.weight"].shape
+        >>> read_safetensors("resnet18.safetensors")["conv1.weight"].shape  # doctest: +SKIP
         (64, 3, 7, 7)
     """
     try:
@@ -39,7 +39,10 @@ def check_floats(arrays: Mapping[str, np.ndarray], source: str) -> None:
     """Refuses integer or boolean tensors, which would load as nonsense weights.
 
     Example:
-        >>> check_floats({"fc.bias": np.zeros(3, np.int64)}, "ints.safetensors")  # ValueError
+        >>> check_floats({"fc.bias": np.zeros(3, np.int64)}, "ints.safetensors")
+        Traceback (most recent call last):
+        ...
+        ValueError: ints.safetensors: tensor 'fc.bias' has dtype int64; weight files must ...
     """
     for name, array in arrays.items():
         dtype = np.asarray(array).dtype
@@ -58,8 +61,9 @@ def read_legacy_h5(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
     """keras.applications' weight files: Keras 2 HDF5, a group per layer with `weight_names`.
 
     Example:
-        >>> arrays = read_legacy_h5("resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
-        >>> [a.shape for a in arrays["conv1_conv"]]
+        >>> path = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+        >>> arrays = read_legacy_h5(path)  # doctest: +SKIP
+        >>> [a.shape for a in arrays["conv1_conv"]]  # doctest: +SKIP
         [(7, 7, 3, 64), (64,)]
     """
     try:
@@ -133,7 +137,7 @@ def load_keras_file(model: keras.Model, path: str) -> None:
     copy first, then through `assign`, which adapts the stem's kernel (timm's rule).
 
     Example:
-        >>> load_keras_file(keras_resnet.ResNet18(), "resnet18.weights.h5")
+        >>> load_keras_file(keras_resnet.ResNet18(), "resnet18.weights.h5")  # doctest: +SKIP
     """
     problem = _keras_load(model, path)
     if problem is None:

@@ -147,7 +147,8 @@ def load_torchvision_state(
         source: how error messages name the state dict.
 
     Example:
-        >>> model = keras_resnet.ResNet18(classes=10)
+        >>> model = keras_resnet.ResNet18(classes=10, input_shape=(32, 32, 3))
+        >>> save_torchvision(model, "resnet18.safetensors")
         >>> load_torchvision_state(model, safetensors.numpy.load_file("resnet18.safetensors"))
     """
     arrays, labels = _from_torchvision(model, state, source)
@@ -162,7 +163,10 @@ def save_torchvision(model: keras.Model, path: str | os.PathLike) -> None:
     an interrupted save never leaves a half-written file.
 
     Example:
-        >>> save_torchvision(keras_resnet.ResNet50(), "resnet50.safetensors")
+        >>> save_torchvision(keras_resnet.ResNet18(classes=10), "resnet18.safetensors")
+        >>> state = safetensors.numpy.load_file("resnet18.safetensors")
+        >>> len(state), state["conv1.weight"].shape, state["fc.weight"].shape
+        (122, (64, 3, 7, 7), (10, 512))
     """
     state = {
         name: _to_torch(np.asarray(layer.weights[index].numpy(), dtype=np.float32), layout)

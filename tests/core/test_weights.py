@@ -11,12 +11,11 @@ import h5py
 import keras
 import numpy as np
 import pytest
-from helpers import ROOT, images, local_weights, naming, randomise_vectors
+from helpers import images, local_weights, naming, randomise_vectors
 from keras.src.legacy.saving import legacy_h5_format
 from safetensors.numpy import load_file, save_file
 
 import keras_resnet
-from docs import generate
 from keras_resnet import weights as weights_lib
 from keras_resnet.weights import catalogue
 
@@ -497,31 +496,9 @@ def test_the_catalogue_refuses_a_duplicate_or_inconsistent_row():
         weights_lib.PublishedWeights(*dataclasses.astuple(hub))
 
 
-def test_the_readme_weights_table_is_generated_from_the_catalogue(tmp_path, capsys):
-    readme = (ROOT / "README.md").read_text()
-    assert generate.differences(readme) == []  # else: python docs/generate.py
-    table = generate.weights_table(weights_lib.CATALOGUE).splitlines()
-    ra2 = (
-        "| resnet101 | `timm:ra2_in1k` | v1d | timm resnet101d.ra2_in1k | 82.31 | `torch` "
-        "| 269 -> 256 (0.95) | bicubic | SHA-256 `c2192596` | no |"
-    )
-    keras_v1 = (
-        "| resnet50 | `keras:imagenet` | v1 | keras.applications ResNet50 | - | `caffe` "
-        "| 256 -> 224 (0.875) | bilinear | MD5 `2cb95161` (MD5 `4d473c1d`) | n/a |"
-    )
-    assert len(table) == 2 + 33 and ra2 in table and keras_v1 in table
-    stale = tmp_path / "README.md"
-    stale.write_text(readme.replace("| 82.31 |", "| 82.30 |"))
-    assert generate.main(["--check", "--readme", str(stale)]) == 1
-    report = capsys.readouterr().out
-    assert "weights table differs from the catalogue" in report
-    assert f"\n-{ra2.replace('82.31', '82.30')}\n+{ra2}\n" in report
-    assert generate.main(["--readme", str(stale)]) == 0 and stale.read_text() == readme
-    assert generate.main(["--check", "--readme", str(stale)]) == 0
-
-
 def test_readme_fine_tuning_recipe(fixtures_dir):
-    """The README's recipe, on the torchvision fixture: the frozen phase trains the head only."""
+    """The fine-tuning recipe of docs/weights.md, on the torchvision fixture: the frozen phase
+    trains the head only."""
     with pytest.warns(UserWarning, match="starts fresh"):
         model = keras_resnet.ResNet18(
             weights=str(fixtures_dir / "resnet18.safetensors"),

@@ -86,8 +86,8 @@ def export(
             published, and a folder this export created is removed again.
 
     Example:
-        >>> model = ResNet20(classes=10, include_preprocessing=True)
-        >>> export(model, name="resnet20", formats=["saved_model"])
+        >>> model = ResNet20(classes=10, include_preprocessing=True)  # doctest: +SKIP
+        >>> export(model, name="resnet20", formats=["saved_model"])  # doctest: +SKIP
         'saved_models/resnet20/1'
     """
     request = Request(

@@ -98,7 +98,7 @@ class Manifest:
         """The manifest as `manifest.json` holds it.
 
         Example:
-            >>> manifest.as_json()["input"]["dtype"]
+            >>> manifest.as_json()["input"]["dtype"]  # doctest: +SKIP
             'float32'
         """
         takes_pixels = self.raw_pixels or self.input_dtype == "uint8"

@@ -21,7 +21,7 @@ def compare(kind: str, outputs: np.ndarray, reference: np.ndarray) -> dict:
     and the top-1 agreement; a RuntimeError when `kind` has a bound in `TOLERANCES` and exceeds it.
 
     Example:
-        >>> compare("onnx", onnx_logits, keras_logits)["max_abs_diff"]
+        >>> compare("onnx", onnx_logits, keras_logits)["max_abs_diff"]  # doctest: +SKIP
         3.1e-06
     """
     difference = float(np.max(np.abs(outputs - reference)))

@@ -78,7 +78,8 @@ def train(config: TrainConfig) -> dict:
         The final evaluation metrics (also in `<run>/evaluation.json`).
 
     Example:
-        >>> train(TrainConfig(model="resnet20", data="digits", epochs=2, out="/tmp/run"))
+        >>> config = TrainConfig(model="resnet20", data="digits", epochs=2, out="run")
+        >>> train(config)  # doctest: +SKIP
     """
     config.check()
     with seeded(config.seed, POLICIES[config.precision]):

@@ -11,7 +11,8 @@ def write_history(run_dir: str, history: list[dict]) -> None:
     written atomically.
 
     Example:
-        >>> write_history("runs/resnet20-digits", [{"epoch": 1, "loss": 2.1, "accuracy": 0.3}])
+        >>> rows = [{"epoch": 1, "loss": 2.1, "accuracy": 0.3}]
+        >>> write_history("runs/resnet20-digits", rows)  # doctest: +SKIP
     """
     keys = sorted({key for row in history for key in row} - {"epoch"})
 

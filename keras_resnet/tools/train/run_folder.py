@@ -37,8 +37,8 @@ class RunFolder:
     filesystem) and save into scratch folders, since saving may need every worker.
 
     Example:
-        >>> folder = RunFolder(plan, chief=True)
-        >>> with folder.locked():
+        >>> folder = RunFolder(plan, chief=True)  # doctest: +SKIP
+        >>> with folder.locked():  # doctest: +SKIP
         ...     model, initial_epoch = folder.model(strategy)
     """
 
