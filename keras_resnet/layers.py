@@ -15,7 +15,7 @@ class ZeroPadChannels(keras.layers.Layer):
 
     Example:
         >>> x = keras.ops.ones((1, 2, 2, 16))
-        >>> ZeroPadChannels(8, 8)(x).shape
+        >>> tuple(ZeroPadChannels(8, 8)(x).shape)
         (1, 2, 2, 32)
     """
 

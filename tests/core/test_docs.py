@@ -122,21 +122,9 @@ def _docstring_tests():
 DOCTESTS = _docstring_tests()
 
 
-# keras_resnet/layers.py's example prints a TensorFlow shape as a tuple; to drop once it is fixed
-# there (`tuple(ZeroPadChannels(8, 8)(x).shape)`): strict, so the fix fails this list.
-BROKEN = {
-    "keras_resnet.layers.ZeroPadChannels": "the example expects a tuple, TF gives TensorShape"
-}
-
-
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=BROKEN[name], strict=True))
-        if name in BROKEN
-        else name
-        for name in sorted(DOCTESTS)
-    ],
+    sorted(DOCTESTS),
 )
 def test_docstring_examples_run(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
