@@ -66,6 +66,19 @@ def test_fused_batch_norm_trains_like_keras_batch_norm(monkeypatch, policy, tole
     )  # the stem's moving variance moved: the step updated it
 
 
+def _record_pointwise_strides(monkeypatch):
+    """The strides of each `_pointwise_conv` call from now on, in a list."""
+    import keras_resnet.layers
+
+    taken, pointwise = [], keras_resnet.layers._pointwise_conv
+    monkeypatch.setattr(
+        keras_resnet.layers,
+        "_pointwise_conv",
+        lambda *args: taken.append(args[2]) or pointwise(*args),
+    )
+    return taken
+
+
 @pytest.mark.parametrize(
     "strides, size, use_bias, dtype",
     [
@@ -81,13 +94,7 @@ def test_pointwise_conv_trains_like_keras_conv(monkeypatch, strides, size, use_b
     outputs and gradients for the inputs, kernel and bias; in inference it is Keras' own call."""
     import keras_resnet.layers
 
-    taken = []
-    pointwise = keras_resnet.layers._pointwise_conv
-    monkeypatch.setattr(
-        keras_resnet.layers,
-        "_pointwise_conv",
-        lambda *args: taken.append(args[2]) or pointwise(*args),
-    )
+    taken = _record_pointwise_strides(monkeypatch)
     options = dict(strides=strides, use_bias=use_bias, bias_initializer="random_normal")
     keras.utils.set_random_seed(0)
     ours = keras_resnet.layers.Conv2D(5, 1, dtype=dtype, **options)
@@ -120,15 +127,8 @@ def test_pointwise_conv_trains_like_keras_conv(monkeypatch, strides, size, use_b
 def test_pointwise_conv_is_used_by_the_models_in_training_only(monkeypatch):
     """Every 1x1 conv of a bottleneck net takes the matmul gradient under `fit`, none under
     `predict`; 3x3 and 7x7 convs never do."""
-    import keras_resnet.layers
 
-    taken = []
-    pointwise = keras_resnet.layers._pointwise_conv
-    monkeypatch.setattr(
-        keras_resnet.layers,
-        "_pointwise_conv",
-        lambda *args: taken.append(args[2]) or pointwise(*args),
-    )
+    taken = _record_pointwise_strides(monkeypatch)
     model = tiny("bottleneck", classifier_activation=None)
     model.predict(images(2), verbose=0)
     assert taken == []
