@@ -277,3 +277,54 @@ def test_tfds_source_through_tfds_reader():
         and info.image_shape == (32, 32, 3)
         and images.shape == (6, 32, 32, 3)
     )
+
+
+def crops_and_flips(image, padding=4):
+    """Every output the CIFAR recipe may make of `image`: (top, left, flipped) -> pixels."""
+    height, width = image.shape[:2]
+    padded = np.pad(image, [(padding, padding), (padding, padding), (0, 0)])
+    return {
+        (top, left, flipped): crop[:, ::-1] if flipped else crop
+        for top in range(2 * padding + 1)
+        for left in range(2 * padding + 1)
+        for flipped in (False, True)
+        for crop in [padded[top : top + height, left : left + width]]
+    }
+
+
+def test_cifar_crop_and_flip_draws_each_image_its_own_crop_and_flip():
+    """Each output is one of the 81 crops of the zero-padded image, flipped or not, drawn per
+    image: over 2,048 copies of one image every one of the 162 outcomes occurs, each about
+    1/162 of the time, with no pixel but the image's own and the padding's zeros."""
+    image = np.arange(1, 8 * 8 * 3 + 1, dtype="float32").reshape(8, 8, 3)  # every pixel distinct
+    tf.random.set_seed(0)
+    outputs = data_lib.cifar_crop_and_flip(tf.constant(np.stack([image] * 2048))).numpy()
+    candidates = crops_and_flips(image)
+    counts = dict.fromkeys(candidates, 0)
+    for output in outputs:
+        (match,) = [key for key, crop in candidates.items() if np.array_equal(crop, output)]
+        counts[match] += 1
+    assert min(counts.values()) >= 3 and max(counts.values()) <= 30  # 12.6 expected; binomial
+    flipped = sum(count for (_, _, flip), count in counts.items() if flip)
+    assert 900 < flipped < 1148  # 1,024 expected, +-5.5 standard deviations
+
+
+def test_the_cifar_recipe_crops_each_image_of_a_folder_and_keeps_its_label(tmp_path):
+    """The batched recipe on a real folder (uint8 PNGs, decoded once into the cache): each
+    training image is a crop-and-flip of the one its label came with, as float32 pixels."""
+    image_folder(tmp_path)  # 12 12x12 PNGs of noise
+    dataset, _ = data_lib.load(str(tmp_path), "train")
+    originals = {int(label): [] for _, label in dataset}
+    for image, label in dataset:
+        originals[int(label)].append(image.numpy().astype("float32"))
+    batches = data_lib.pipeline(
+        dataset, training=True, batch_size=4, recipe="cifar", image_size=(12, 12), seed=0
+    )
+    seen = 0
+    for images, labels in batches:
+        assert images.dtype == tf.float32
+        for image, label in zip(images.numpy(), labels.numpy(), strict=True):
+            options = [c for o in originals[int(label)] for c in crops_and_flips(o).values()]
+            assert any(np.array_equal(image, option) for option in options)
+            seen += 1
+    assert seen == 12
