@@ -379,8 +379,7 @@ def cifar_crop_and_flip(images, padding: int = 4):
     """He et al.'s CIFAR augmentation of a batch (2015): each image zero-padded by `padding`
     pixels, cut back to its size at a random offset of its own, and flipped left-right with
     probability 1/2; as `tf.image.random_crop` and `random_flip_left_right` do image by image,
-    in one gather per axis for the whole batch (0.8 CPU s per CIFAR-10 epoch on 2 cores,
-    against 2.0 s image by image).
+    in one gather per axis for the whole batch.
 
     Example:
         >>> images = tf.reshape(tf.range(2 * 8 * 8 * 3, dtype=tf.float32), (2, 8, 8, 3))
@@ -446,9 +445,9 @@ def pipeline(
             images = cifar_crop_and_flip(images)
         return images, labels
 
-    # A map image by image costs ~45 us per image on 2 cores whatever it does (2.2 CPU s of
-    # a CIFAR-10 epoch), more than the augmentation itself: the cifar and none recipes have
-    # none after the cache.
+    # A map called image by image costs more than the augmentation itself: the cifar and none
+    # recipes have none after the cache. Their CIFAR-10 training pipeline takes 1.0 CPU s per
+    # epoch on 2 cores, against 4.0 image by image (benchmarks/pipeline_speed.py).
     order = dict(num_parallel_calls=AUTOTUNE, deterministic=not training)
     if recipe != "imagenet":
         dataset = dataset.map(to_size, num_parallel_calls=AUTOTUNE)

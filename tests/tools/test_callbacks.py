@@ -34,7 +34,7 @@ class Commits(keras.callbacks.Callback):
 
 def drive(callbacks, losses, steps=5, interrupt_during=None):
     """Two epochs of `steps` steps through a CallbackList as `fit` calls it; `losses[(epoch,
-    step)]` is a step's running loss (1.0 where absent). Returns the CallbackList."""
+    step)]` is a step's running loss (1.0 where absent)."""
     callback_list = keras.callbacks.CallbackList(callbacks)
     callback_list.on_train_begin()
     for epoch in range(2):
@@ -50,7 +50,6 @@ def drive(callbacks, losses, steps=5, interrupt_during=None):
         callback_list.on_test_end({})
         callback_list.on_epoch_end(epoch, {"loss": 1.0})
     callback_list.on_train_end()
-    return callback_list
 
 
 @pytest.mark.parametrize("bad_step", [0, 2, 4])  # 4: the epoch's last step
