@@ -8,7 +8,8 @@ decoded images, augments each epoch (the model's recipe: CIFAR's pad-and-crop an
 writes a checkpoint per epoch; it records each epoch's images/s (the time from the epoch's
 start to its validation's) in the run's history.csv. `model.fit(x, y)` gets the decoded images
 as NumPy arrays, without augmentation or validation. The last epoch's rates are compared (the
-first also traces and caches).
+first also traces and caches): the best and the median of `--rounds`, every round printed, since
+identical runs on a shared VM differ by more than the tool costs (benchmarks/fit_noise.py).
 
     python benchmarks/train_vs_fit.py --data /tmp/cifar10   # CIFAR-10 as JPEG folders
 """
@@ -17,6 +18,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,24 +103,29 @@ def main():
         return
 
     print(f"load average before: {os.getloadavg()}")
-    best = {"keras-resnet train": 0.0, "model.fit": 0.0}
-    for _ in range(args.rounds):
-        best["keras-resnet train"] = max(best["keras-resnet train"], _tool(args))
+    rates = {"keras-resnet train": [], "model.fit": []}
+    for round_ in range(args.rounds):
+        rates["keras-resnet train"].append(_tool(args))
         result = subprocess.run(
             [sys.executable, *sys.argv, "--worker"], check=True, capture_output=True, text=True
         )
-        best["model.fit"] = max(
-            best["model.fit"], json.loads(result.stdout.splitlines()[-1])["images_per_s"]
-        )
+        rates["model.fit"].append(json.loads(result.stdout.splitlines()[-1])["images_per_s"])
+        pair = ", ".join(f"{name} {values[-1]:,.0f}" for name, values in rates.items())
+        print(f"round {round_ + 1}: {pair} images/s", flush=True)
     print(f"load average after: {os.getloadavg()}")
+    best = {name: max(values) for name, values in rates.items()}
     print(
         f"| {args.model}, batch {args.batch_size}, {args.precision} "
-        f"| images/s (epoch {args.epochs}) |"
+        f"| best images/s (epoch {args.epochs}) | each round |"
     )
-    print("|---|---:|")
-    for name, rate in best.items():
-        print(f"| {name} | {rate:,.0f} |")
-    print(f"| train / fit | {best['keras-resnet train'] / best['model.fit']:.2f} |")
+    print("|---|---:|---|")
+    for name, values in rates.items():
+        print(f"| {name} | {best[name]:,.0f} | {', '.join(f'{v:,.0f}' for v in values)} |")
+    middle = {name: statistics.median(values) for name, values in rates.items()}
+    print(
+        f"| train / fit | {best['keras-resnet train'] / best['model.fit']:.2f} (best) | "
+        f"{middle['keras-resnet train'] / middle['model.fit']:.2f} (median) |"
+    )
 
 
 if __name__ == "__main__":
