@@ -94,8 +94,9 @@ def main(argv=None):
         dataset, training=True, batch_size=args.batch, recipe="none", image_size=(32, 32), seed=0
     )
     arrays = fit_arrays(dataset, args.batch)
-    for _ in [*reference, *unaugmented]:  # fill their caches
-        pass
+    for filling in (reference, unaugmented):  # their caches, as for `batches`
+        for _ in filling:
+            pass
     cpu = {
         name: min(cpu_seconds(lambda d=d: [None for _ in d]) for _ in range(3))
         for name, d in [
