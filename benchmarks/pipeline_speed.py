@@ -60,6 +60,7 @@ def image_by_image(dataset, batch_size, size):
 def fit_arrays(dataset, batch_size):
     """What `model.fit(x, y, batch_size=...)` iterates over on NumPy arrays (Keras' own array
     adapter, shuffled, no augmentation), on the same decoded images in float32."""
+    # private: no public Keras API gives fit's input on arrays
     from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
     images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset.batch(5000)), strict=True)
